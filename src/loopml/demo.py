@@ -1,0 +1,114 @@
+"""``make demo``: train a few regressors on scikit-learn's diabetes data, track and rank them.
+
+Run with ``python -m loopml.demo [--tracking-uri PATH]``. Uses the embedded store
+(``./.loopml`` unless ``LOOPML_HOME``/``LOOPML_TRACKING_URI`` say otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import Lasso, Ridge
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import loopml
+
+EXPERIMENT = "diabetes-demo"
+
+CANDIDATES = {
+    "ridge": lambda: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+    "lasso": lambda: make_pipeline(StandardScaler(), Lasso(alpha=0.5)),
+    "knn": lambda: make_pipeline(StandardScaler(), KNeighborsRegressor(n_neighbors=15)),
+    "random_forest": lambda: RandomForestRegressor(n_estimators=200, random_state=0, n_jobs=1),
+    "gradient_boosting": lambda: GradientBoostingRegressor(random_state=0),
+}
+
+
+def train_all(console: Console) -> str:
+    """Train every candidate as a tracked run; returns the experiment id."""
+    data = load_diabetes(as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.25, random_state=42
+    )
+    exp = loopml.set_experiment(EXPERIMENT)
+    with loopml.start_run(run_name=f"sweep-{time.strftime('%H%M%S')}") as parent:
+        loopml.log_input(data.frame, context="source", name="sklearn-diabetes", source="sklearn")
+        for name, build in CANDIDATES.items():
+            with loopml.start_run(run_name=name, nested=True):
+                model = build()
+                estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+                loopml.log_param("model", name)
+                loopml.log_params(
+                    {k: v for k, v in estimator.get_params().items() if np.isscalar(v)}
+                )
+                loopml.log_input(X_train.assign(target=y_train), context="train", name="diabetes")
+                loopml.log_input(X_test.assign(target=y_test), context="test", name="diabetes")
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                loopml.log_metric("fit_seconds", time.perf_counter() - start)
+                pred = model.predict(X_test)
+                loopml.log_metrics(
+                    {
+                        "rmse": float(np.sqrt(mean_squared_error(y_test, pred))),
+                        "mae": float(mean_absolute_error(y_test, pred)),
+                        "r2": float(r2_score(y_test, pred)),
+                    }
+                )
+                console.print(f"  trained [bold]{name}[/bold]")
+    console.print(f"parent run {parent.info.run_id}")
+    return exp.experiment_id
+
+
+def ranked_table(experiment_id: str) -> Table:
+    """The latest sweep's runs ranked by test RMSE."""
+    runs = loopml.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string="params.model != ''",
+        order_by=["attributes.start_time DESC"],
+        max_results=len(CANDIDATES),
+        output_format="list",
+    )
+    ranked = sorted(runs, key=lambda r: r.data.metrics["rmse"])
+    table = Table(title="diabetes: candidates ranked by test RMSE (lower is better)")
+    for col in ("rank", "model", "rmse", "mae", "r2", "fit s", "run id"):
+        table.add_column(col, justify="right" if col not in ("model", "run id") else "left")
+    for i, run in enumerate(ranked, 1):
+        m = run.data.metrics
+        table.add_row(
+            str(i),
+            run.data.params["model"],
+            f"{m['rmse']:.2f}",
+            f"{m['mae']:.2f}",
+            f"{m['r2']:.3f}",
+            f"{m['fit_seconds']:.3f}",
+            run.info.run_id,
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m loopml.demo``."""
+    parser = argparse.ArgumentParser(prog="python -m loopml.demo", description=__doc__)
+    parser.add_argument("--tracking-uri", help="store to use (default ./.loopml)")
+    args = parser.parse_args(argv)
+    if args.tracking_uri:
+        loopml.set_tracking_uri(args.tracking_uri)
+    console = Console()
+    console.print(f"[bold]loopml demo[/bold] — store: {loopml.get_tracking_uri()}")
+    experiment_id = train_all(console)
+    console.print(ranked_table(experiment_id))
+    console.print("Next: [cyan]loopml runs list --experiment diabetes-demo[/cyan]")
+
+
+if __name__ == "__main__":
+    main()

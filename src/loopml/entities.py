@@ -1,0 +1,177 @@
+"""Typed domain objects shared by every layer (frozen dataclasses, never loose dicts)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RunStatus(StrEnum):
+    """Lifecycle status of a run (MLflow's names)."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for FINISHED, FAILED and KILLED."""
+        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
+
+
+class LifecycleStage(StrEnum):
+    """Soft-delete state of experiments and runs."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType(StrEnum):
+    """Which lifecycle stages a search returns."""
+
+    ACTIVE_ONLY = "active_only"
+    DELETED_ONLY = "deleted_only"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A named group of runs."""
+
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: LifecycleStage
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One metric observation. ``value`` may be NaN or +/-inf."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Metric):
+            return NotImplemented
+        same_value = self.value == other.value or (
+            math.isnan(self.value) and math.isnan(other.value)
+        )
+        return (
+            same_value
+            and self.key == other.key
+            and self.timestamp == other.timestamp
+            and self.step == other.step
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.timestamp, self.step))
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A write-once run parameter."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunTag:
+    """A mutable key/value tag on a run."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset version as a run saw it: identified by name and content digest."""
+
+    name: str
+    digest: str
+    source: str = ""
+    source_type: str = "local"
+    schema: str | None = None  # JSON text: [{"name":..., "type":...}, ...]
+    profile: str | None = None  # JSON text: statistics sketch
+    num_rows: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInput:
+    """A dataset used by a run, with the context tag (train/validation/test/...)."""
+
+    dataset: Dataset
+    context: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Identity and status of a run."""
+
+    run_id: str
+    experiment_id: str
+    run_name: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: LifecycleStage
+    user_id: str = ""
+    parent_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunData:
+    """What a run recorded: latest metrics, params and tags."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run: its info, its data and its dataset inputs."""
+
+    info: RunInfo
+    data: RunData
+    inputs: tuple[DatasetInput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An entry of an artifact listing; ``path`` is relative to the run's artifact root."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PagedList(Generic[T]):
+    """One page of search results and the token for the next page (None when done)."""
+
+    items: list[T]
+    next_page_token: str | None = None
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]

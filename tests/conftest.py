@@ -1,0 +1,75 @@
+"""Shared fixtures: real PostgreSQL and S3 (moto) servers on loopback, started on demand."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _servers import postgres_database, start_moto, start_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a PostgreSQL server: ``LOOPML_TEST_POSTGRES_URL`` or a throwaway cluster."""
+    given = os.environ.get("LOOPML_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    server = start_postgres()
+    try:
+        yield server.admin_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> str:
+    """An empty database of its own for one test."""
+    with postgres_database(postgres_url, f"t_{uuid.uuid4().hex[:12]}") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """Endpoint URL of moto's standalone S3 server, with test credentials in the env."""
+    server = start_moto()
+    saved = {k: os.environ.get(k) for k in _S3_ENV}
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        LOOPML_S3_ENDPOINT_URL=server.endpoint_url,
+    )
+    try:
+        yield server.endpoint_url
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_S3_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "LOOPML_S3_ENDPOINT_URL",
+)
+
+
+@pytest.fixture
+def s3_root(s3_endpoint: str) -> str:
+    """A fresh bucket on the moto server, as an ``s3://bucket/prefix`` root."""
+    import boto3
+
+    bucket = f"loopml-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/root"

@@ -1,0 +1,23 @@
+"""The demo trains, tracks and ranks the diabetes candidates."""
+
+from __future__ import annotations
+
+from loopml import demo
+from loopml.tracking import Client
+
+
+def test_demo_tracks_every_candidate(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LOOPML_TRACKING_URI", raising=False)
+    demo.main(["--tracking-uri", str(tmp_path / "store")])
+    out = capsys.readouterr().out
+    assert "ranked by test RMSE" in out
+    client = Client(str(tmp_path / "store"))
+    exp = client.get_experiment_by_name(demo.EXPERIMENT)
+    runs = client.search_runs([exp.experiment_id], "params.model != ''", order_by=["metrics.rmse"])
+    assert sorted(r.data.params["model"] for r in runs) == sorted(demo.CANDIDATES)
+    best = runs[0]
+    assert 40 < best.data.metrics["rmse"] < 70  # diabetes RMSE of a sane regressor
+    assert best.info.parent_run_id is not None
+    assert {i.context for i in best.inputs} == {"train", "test"}
+    for name in demo.CANDIDATES:
+        assert name in out
