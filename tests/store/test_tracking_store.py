@@ -206,3 +206,30 @@ def test_search_filters_orders_and_pages(store):
     assert [r.info.run_id for r in rest] == [ids[0]] and rest.next_page_token is None
     with pytest.raises(ValidationError, match="max_results"):
         store.search_runs(["0"], max_results=0)
+
+
+def test_search_string_operators_and_attributes(store):
+    made = {}
+    for name, tag in [("Alpha", "Team-A"), ("beta", "team-b"), ("gamma", "TEAM-C")]:
+        rid = _run(store, name).info.run_id
+        store.log_batch(rid, tags=[RunTag("team", tag)], params=[Param("n", name)])
+        made[name] = rid
+    store.log_batch(made["beta"], metrics=[Metric("m", math.nan, 1, 0)])
+    store.update_run_info(made["gamma"], status=RunStatus.FINISHED)
+
+    def ids(flt):
+        return {r.info.run_id for r in store.search_runs(["0"], flt)}
+
+    assert ids("tags.team LIKE 'team-%'") == {made["beta"]}  # LIKE is case-sensitive
+    assert ids("tags.team ILIKE 'team-%'") == set(made.values())
+    assert ids("tags.team NOT LIKE 'team-%'") == {made["Alpha"], made["gamma"]}
+    assert ids("attributes.run_name = 'Alpha'") == {made["Alpha"]}
+    assert ids("attributes.status = 'FINISHED'") == {made["gamma"]}
+    assert ids(f"attributes.run_id IN ('{made['beta']}', 'nope')") == {made["beta"]}
+    assert ids("params.n != 'beta'") == {made["Alpha"], made["gamma"]}
+    assert ids("params.missing IS NULL") == set(made.values())
+    store.log_batch(made["Alpha"], metrics=[Metric("m", 1.0, 1, 0)])
+    assert ids("metrics.m < 100 and metrics.m > -100") == {made["Alpha"]}  # NaN never matches
+    for direction in ("ASC", "DESC"):  # values, then NaN, then missing, either way
+        ordered = store.search_runs(["0"], order_by=[f"metrics.m {direction}"])
+        assert [r.info.run_id for r in ordered] == [made["Alpha"], made["beta"], made["gamma"]]

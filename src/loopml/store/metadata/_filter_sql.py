@@ -59,9 +59,10 @@ def _compare(column, op: str, value, dialect: str) -> ColumnElement[bool]:  # ty
     negate = op.startswith("NOT ")
     base = op.removeprefix("NOT ")
     if base == "LIKE":
-        expr = (
-            column.op("GLOB")(_like_to_glob(value)) if dialect == "sqlite" else column.like(value)
-        )
+        if dialect == "sqlite":  # SQLite's LIKE ignores case; GLOB does not
+            expr = column.op("GLOB", is_comparison=True)(_like_to_glob(value))
+        else:
+            expr = column.like(value)
     elif base == "ILIKE":
         expr = func.lower(column).like(func.lower(literal(value)))
     elif base == "IN":
