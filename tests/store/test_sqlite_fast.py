@@ -12,7 +12,7 @@ from loopml.entities import Metric
 from loopml.store.metadata import SqlTrackingStore
 from loopml.store.metadata import _schema as t
 from loopml.store.metadata._engine import write_transaction
-from loopml.store.metadata._sqlite_fast import write_metrics_sqlite
+from loopml.store.metadata._sqlite_fast import SqliteMetricWriter
 from loopml.store.metadata._writes import write_metrics
 
 metric = st.builds(
@@ -41,9 +41,10 @@ def test_fast_path_matches_general_path(tmp_path_factory, batches):
     store = SqlTrackingStore(f"sqlite:///{root / 'x.db'}", str(root / "a"))
     fast = store.create_run("0", run_name="fast").info.run_id
     slow = store.create_run("0", run_name="slow").info.run_id
+    writer = SqliteMetricWriter(store.engine)
     for batch in batches:
         clean = [Metric(m.key, float(m.value), m.timestamp, m.step) for m in batch]
-        write_metrics_sqlite(store.engine, fast, clean)
+        writer.write(fast, clean)
         with write_transaction(store.engine) as conn:
             write_metrics(conn, slow, clean)
     a, b = _latest(store, fast), _latest(store, slow)
@@ -52,4 +53,5 @@ def test_fast_path_matches_general_path(tmp_path_factory, batches):
         va, vb = a[key], b[key]
         assert va[1:] == vb[1:]
         assert va[0] == vb[0] or (math.isnan(va[0]) and math.isnan(vb[0]))
+    writer.close()
     store.dispose()

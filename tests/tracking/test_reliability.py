@@ -110,3 +110,37 @@ def test_killed_process_leaves_store_readable_and_run_killable(tmp_path):
     assert client.kill_stale_runs(older_than_ms=0) == [run_id]
     killed = client.get_run(run_id)
     assert killed.info.status == RunStatus.KILLED and killed.info.end_time is not None
+
+
+EXITS_WITHOUT_END_RUN = textwrap.dedent(
+    """
+    import sys
+    import loopml
+    loopml.set_tracking_uri(sys.argv[1])
+    loopml.enable_async_logging()
+    run = loopml.start_run(run_name="exits")
+    for step in range(5000):
+        loopml.log_metric("m", float(step), step=step)
+    loopml.log_param("p", "v")
+    print(run.info.run_id, flush=True)
+    # no end_run, no flush: the exit hooks must write everything and finish the run
+    """
+)
+
+
+def test_normal_exit_flushes_queued_writes_and_ends_run(tmp_path):
+    uri = str(tmp_path / "store")
+    done = subprocess.run(
+        [sys.executable, "-c", EXITS_WITHOUT_END_RUN, uri],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    client = Client(uri)
+    run = client.get_run(run_id)
+    assert run.info.status == RunStatus.FINISHED
+    assert run.data.params == {"p": "v"}
+    assert len(client.get_metric_history(run_id, "m")) == 5000

@@ -76,18 +76,23 @@ def create_store_engine(url: str) -> Engine:
     raise ValidationError(f"database {parsed.drivername!r} is not supported")
 
 
+def apply_sqlite_settings(dbapi_connection: sqlite3.Connection, database: str | None) -> None:
+    """Autocommit driver mode (we emit BEGIN), busy timeout, foreign keys, WAL journal."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(mode).lower() != "wal" and database not in (None, "", ":memory:"):
+        _set_wal(cursor)
+    cursor.close()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal" and engine.url.database not in (None, "", ":memory:"):
-            _set_wal(cursor)
-        cursor.close()
+        apply_sqlite_settings(dbapi_connection, engine.url.database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

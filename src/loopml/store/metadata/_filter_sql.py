@@ -1,6 +1,8 @@
 """Compile parsed run-search filters and order-by clauses to one SQL statement.
 
-Filters become EXISTS sub-queries on the latest-metric, param, tag and dataset tables;
+Metric, param and tag filters become inner joins (each run has at most one row per key),
+so the planner can start from the most selective index; dataset and IS NULL filters become
+EXISTS sub-queries;
 order keys become outer joins, with missing (and NaN) values last in either direction.
 LIKE is case-sensitive and ILIKE case-insensitive on both SQLite and PostgreSQL.
 """
@@ -87,14 +89,6 @@ def _condition(c: Comparison, dialect: str) -> ColumnElement[bool]:
         if c.key == "experiment_id":
             value = int(value)  # type: ignore[arg-type]
         return _compare(column, c.op, value, dialect)
-    if c.kind == "metric":
-        lm = t.latest_metrics.c
-        return exists().where(
-            lm.run_uuid == run,
-            lm.key == c.key,
-            lm.is_nan.is_(False),
-            _compare(lm.value, c.op, c.value, dialect),
-        )
     if c.kind == "dataset":
         ri, ds = t.run_inputs.c, t.datasets.c
         column = ri.context if c.key == "context" else ds[c.key]
@@ -104,14 +98,23 @@ def _condition(c: Comparison, dialect: str) -> ColumnElement[bool]:
             _compare(column, c.op, c.value, dialect),
         )
     table = t.params if c.kind == "param" else t.tags
-    if c.op in ("IS NULL", "IS NOT NULL"):
-        present = exists().where(table.c.run_uuid == run, table.c.key == c.key)
-        return present if c.op == "IS NOT NULL" else not_(present)
-    return exists().where(
-        table.c.run_uuid == run,
-        table.c.key == c.key,
-        _compare(table.c.value, c.op, c.value, dialect),
-    )
+    present = exists().where(table.c.run_uuid == run, table.c.key == c.key)
+    return present if c.op == "IS NOT NULL" else not_(present)
+
+
+def _joins_filter(c: Comparison) -> bool:
+    """Positive metric/param/tag clauses become inner joins (at most one row per run)."""
+    return c.kind in ("metric", "param", "tag") and c.op not in ("IS NULL", "IS NOT NULL")
+
+
+def _join(stmt: Select, c: Comparison, i: int, dialect: str) -> Select:
+    table = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}[c.kind]
+    alias = table.alias(f"filter_{i}")
+    on = [alias.c.run_uuid == t.runs.c.run_uuid, alias.c.key == c.key]
+    if c.kind == "metric":
+        on.append(alias.c.is_nan.is_(False))
+    on.append(_compare(alias.c.value, c.op, c.value, dialect))
+    return stmt.join(alias, and_(*on))
 
 
 def _order(stmt: Select, clauses: list[OrderBy]) -> Select:
@@ -148,9 +151,13 @@ def build_search_statement(
     dialect: str = "sqlite",
 ) -> Select:
     """SELECT the ids of matching runs, ordered and paged; parse errors raise first."""
-    conditions = [_condition(c, dialect) for c in parse_filter(filter_string)]
+    clauses = parse_filter(filter_string)
     order = parse_order_by(order_by)
     stmt = select(t.runs.c.run_uuid).select_from(t.runs)
+    for i, clause in enumerate(clauses):
+        if _joins_filter(clause):
+            stmt = _join(stmt, clause, i, dialect)
+    conditions = [_condition(c, dialect) for c in clauses if not _joins_filter(c)]
     stmt = stmt.where(t.runs.c.experiment_id.in_(experiment_ids), *conditions)
     if run_view_type == ViewType.ACTIVE_ONLY:
         stmt = stmt.where(t.runs.c.lifecycle_stage == LifecycleStage.ACTIVE.value)

@@ -21,7 +21,7 @@ from loopml.entities import (
 )
 from loopml.store.metadata import _schema as t
 
-_CHUNK = 500  # keep IN (...) lists well under SQLite's variable limit
+_CHUNK = 900  # keep IN (...) lists well under SQLite's variable limit
 
 
 def metric_value(value: float, is_nan: bool) -> float:
@@ -43,19 +43,36 @@ def experiment_from(row: Row, tags: dict[str, str]) -> Experiment:
     )
 
 
+_STATUS = {s.value: s for s in RunStatus}
+_STAGE = {s.value: s for s in LifecycleStage}
+_RUN_COLUMNS = (
+    t.runs.c.run_uuid,
+    t.runs.c.experiment_id,
+    t.runs.c.name,
+    t.runs.c.status,
+    t.runs.c.start_time,
+    t.runs.c.end_time,
+    t.runs.c.artifact_uri,
+    t.runs.c.lifecycle_stage,
+    t.runs.c.user_id,
+    t.runs.c.parent_run_id,
+)
+
+
 def run_info_from(row: Row) -> RunInfo:
-    """Build a RunInfo from a ``runs`` row."""
+    """Build a RunInfo from a ``runs`` row (selected as ``_RUN_COLUMNS``)."""
+    run_id, exp_id, name, status, start, end, uri, stage, user, parent = row
     return RunInfo(
-        run_id=row.run_uuid,
-        experiment_id=str(row.experiment_id),
-        run_name=row.name,
-        status=RunStatus(row.status),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        artifact_uri=row.artifact_uri,
-        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-        user_id=row.user_id or "",
-        parent_run_id=row.parent_run_id,
+        run_id=run_id,
+        experiment_id=str(exp_id),
+        run_name=name,
+        status=_STATUS[status],
+        start_time=start,
+        end_time=end,
+        artifact_uri=uri,
+        lifecycle_stage=_STAGE[stage],
+        user_id=user or "",
+        parent_run_id=parent,
     )
 
 
@@ -83,17 +100,20 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     inputs: dict[str, list[DatasetInput]] = defaultdict(list)
     for chunk in _chunks(list(run_ids)):
-        for row in conn.execute(select(t.runs).where(t.runs.c.run_uuid.in_(chunk))):
-            infos[row.run_uuid] = run_info_from(row)
+        for row in conn.execute(select(*_RUN_COLUMNS).where(t.runs.c.run_uuid.in_(chunk))).all():
+            infos[row[0]] = run_info_from(row)
         lm = t.latest_metrics.c
-        for row in conn.execute(
+        for run_id, key, value, is_nan in conn.execute(
             select(lm.run_uuid, lm.key, lm.value, lm.is_nan).where(lm.run_uuid.in_(chunk))
-        ):
-            metrics[row.run_uuid][row.key] = metric_value(row.value, row.is_nan)
-        for row in conn.execute(select(t.params).where(t.params.c.run_uuid.in_(chunk))):
-            params[row.run_uuid][row.key] = row.value
-        for row in conn.execute(select(t.tags).where(t.tags.c.run_uuid.in_(chunk))):
-            tags[row.run_uuid][row.key] = row.value
+        ).all():
+            metrics[run_id][key] = math.nan if is_nan else value
+        for table, into in ((t.params, params), (t.tags, tags)):
+            for run_id, key, value in conn.execute(
+                select(table.c.run_uuid, table.c.key, table.c.value).where(
+                    table.c.run_uuid.in_(chunk)
+                )
+            ).all():
+                into[run_id][key] = value
         joined = t.run_inputs.join(t.datasets, t.run_inputs.c.dataset_id == t.datasets.c.dataset_id)
         stmt = (
             select(t.run_inputs.c.run_uuid, t.run_inputs.c.context, t.datasets)
@@ -101,7 +121,7 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
             .where(t.run_inputs.c.run_uuid.in_(chunk))
             .order_by(t.datasets.c.dataset_id)
         )
-        for row in conn.execute(stmt):
+        for row in conn.execute(stmt).all():
             inputs[row.run_uuid].append(
                 DatasetInput(dataset=dataset_from(row), context=row.context or None)
             )

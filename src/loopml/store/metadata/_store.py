@@ -37,7 +37,7 @@ from loopml.store.metadata._filter_sql import (
 )
 from loopml.store.metadata._migrate import upgrade
 from loopml.store.metadata._rows import experiment_from, load_runs, metric_from
-from loopml.store.metadata._sqlite_fast import write_metrics_sqlite
+from loopml.store.metadata._sqlite_fast import SqliteMetricWriter
 from loopml.store.metadata._validate import check_key, check_run_name, check_value
 
 _RUN_STATE = select(t.runs.c.lifecycle_stage, t.runs.c.status).where(
@@ -71,6 +71,7 @@ class SqlTrackingStore:
         self.db_url = db_url
         self.default_artifact_root = default_artifact_root.rstrip("/")
         self._engine: Engine | None = None
+        self._metric_writer: SqliteMetricWriter | None = None
         self._lock = threading.Lock()
 
     # -- connection -------------------------------------------------------------------
@@ -88,6 +89,9 @@ class SqlTrackingStore:
 
     def dispose(self) -> None:
         """Close pooled connections (call after fork or before deleting the database)."""
+        if self._metric_writer is not None:
+            self._metric_writer.close()
+            self._metric_writer = None
         if self._engine is not None:
             self._engine.dispose()
 
@@ -441,11 +445,11 @@ class SqlTrackingStore:
             _writes.require_sequence(name, value)
         clean = _writes.clean_batch(metrics, params, tags)
         if clean[0] and not clean[1] and not clean[2] and self.engine.dialect.name == "sqlite":
-            engine = self.engine
+            if self._metric_writer is None:
+                self._metric_writer = SqliteMetricWriter(self.engine)
+            writer = self._metric_writer
             with_retry(
-                engine,
-                lambda: write_metrics_sqlite(engine, run_id, clean[0]),
-                f"logging to run {run_id}",
+                self.engine, lambda: writer.write(run_id, clean[0]), f"logging to run {run_id}"
             )
             return
 
