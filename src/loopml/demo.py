@@ -7,6 +7,7 @@ Run with ``python -m loopml.demo [--tracking-uri PATH]``. Uses the embedded stor
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.tracking_uri:
         loopml.set_tracking_uri(args.tracking_uri)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(f"[bold]loopml demo[/bold] — store: {loopml.get_tracking_uri()}")
     experiment_id = train_all(console)
     console.print(ranked_table(experiment_id))

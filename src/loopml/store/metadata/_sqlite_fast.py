@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from loopml.entities import Metric
 from loopml.errors import ConflictError, NotFoundError
 from loopml.store.metadata._engine import SQLITE_BUSY_TIMEOUT_MS, apply_sqlite_settings
+from loopml.store.metadata._writes import newest_per_key
 
 _INSERT = (
     "INSERT INTO metrics (run_uuid, key, value, is_nan, step, timestamp) "
@@ -40,10 +41,6 @@ _UPSERT_LATEST = (
 def _row(run_id: str, m: Metric) -> tuple[str, str, float, int, int, int]:
     nan = math.isnan(m.value)
     return (run_id, m.key, 0.0 if nan else m.value, int(nan), m.step, m.timestamp)
-
-
-def _order(m: Metric) -> tuple[int, int, float]:
-    return (m.step, m.timestamp, 0.0 if math.isnan(m.value) else m.value)
 
 
 class SqliteMetricWriter:
@@ -90,12 +87,9 @@ class SqliteMetricWriter:
             else:
                 cur = conn.executemany(_INSERT, [(*_row(run_id, m), run_id) for m in metrics])
                 inserted = cur.rowcount
-                newest: dict[str, Metric] = {}
-                for m in metrics:
-                    if m.key not in newest or _order(m) > _order(newest[m.key]):
-                        newest[m.key] = m
                 if inserted:
-                    conn.executemany(_UPSERT_LATEST, [_row(run_id, m) for m in newest.values()])
+                    latest = [_row(run_id, m) for m in newest_per_key(metrics)]
+                    conn.executemany(_UPSERT_LATEST, latest)
             if not inserted:
                 self._raise_missing(conn, run_id)
             conn.execute("COMMIT")

@@ -82,42 +82,36 @@ def clean_batch(
     return clean_metrics, clean_params, clean_tags
 
 
-def write_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-    """Append metric history rows and move each key's latest value forward."""
-    if not metrics:
-        return
-    conn.execute(
-        _INSERT_METRICS,
-        [
-            {
-                "run_uuid": run_id,
-                "key": m.key,
-                "value": 0.0 if math.isnan(m.value) else m.value,
-                "is_nan": math.isnan(m.value),
-                "step": m.step,
-                "timestamp": m.timestamp,
-            }
-            for m in metrics
-        ],
-    )
+def newest_per_key(metrics: Sequence[Metric]) -> list[Metric]:
+    """The entry of each key that would become its latest value (step, time, value)."""
     newest: dict[str, Metric] = {}
     for m in metrics:
         cur = newest.get(m.key)
         if cur is None or _metric_order(m) > _metric_order(cur):
             newest[m.key] = m
+    return list(newest.values())
+
+
+def _metric_row(run_id: str, m: Metric) -> dict[str, object]:
+    nan = math.isnan(m.value)
+    return {
+        "run_uuid": run_id,
+        "key": m.key,
+        "value": 0.0 if nan else m.value,
+        "is_nan": nan,
+        "step": m.step,
+        "timestamp": m.timestamp,
+    }
+
+
+def write_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+    """Append metric history rows and move each key's latest value forward."""
+    if not metrics:
+        return
+    conn.execute(_INSERT_METRICS, [_metric_row(run_id, m) for m in metrics])
     conn.execute(
         _latest_upsert(conn.dialect.name),
-        [
-            {
-                "run_uuid": run_id,
-                "key": m.key,
-                "value": 0.0 if math.isnan(m.value) else m.value,
-                "is_nan": math.isnan(m.value),
-                "step": m.step,
-                "timestamp": m.timestamp,
-            }
-            for m in newest.values()
-        ],
+        [_metric_row(run_id, m) for m in newest_per_key(metrics)],
     )
 
 
