@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import loopml
+from loopml.tracking import _fluent
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _servers import postgres_database, start_moto, start_postgres
@@ -73,3 +76,17 @@ def s3_root(s3_endpoint: str) -> str:
     bucket = f"loopml-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
     return f"s3://{bucket}/root"
+
+
+@pytest.fixture
+def tracking(tmp_path, monkeypatch):
+    """Point the fluent API at an empty folder store; end leftover runs afterwards."""
+    monkeypatch.delenv("LOOPML_TRACKING_URI", raising=False)
+    monkeypatch.delenv("LOOPML_EXPERIMENT_NAME", raising=False)
+    loopml.set_tracking_uri(tmp_path / "store")
+    yield tmp_path / "store"
+    while loopml.active_run() is not None:
+        loopml.end_run()
+    loopml.enable_async_logging(False)
+    _fluent._async_default = False
+    loopml.set_tracking_uri(tmp_path / "unused")
