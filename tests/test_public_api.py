@@ -7,7 +7,15 @@ import inspect
 
 import pytest
 
-PACKAGES = ["loopml", "loopml.tracking", "loopml.store", "loopml.store.metadata"]
+PACKAGES = [
+    "loopml",
+    "loopml.tracking",
+    "loopml.models",
+    "loopml.registry",
+    "loopml.store",
+    "loopml.store.metadata",
+    "loopml.store.artifacts",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

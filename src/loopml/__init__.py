@@ -35,6 +35,8 @@ from loopml.errors import (
     StoreLockedError,
     ValidationError,
 )
+from loopml.models import infer_signature, save_model
+from loopml.registry import RegistryClient, load_model, log_model, register_model
 from loopml.tracking import (
     ActiveRun,
     Client,
@@ -84,6 +86,7 @@ __all__ = [
     "PagedList",
     "Param",
     "ParamConflictError",
+    "RegistryClient",
     "Run",
     "RunData",
     "RunInfo",
@@ -104,6 +107,8 @@ __all__ = [
     "get_experiment_by_name",
     "get_run",
     "get_tracking_uri",
+    "infer_signature",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_dict",
@@ -111,9 +116,12 @@ __all__ = [
     "log_input",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
+    "save_model",
     "search_runs",
     "set_experiment",
     "set_tag",

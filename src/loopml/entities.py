@@ -175,3 +175,83 @@ class PagedList(Generic[T]):
 
     def __getitem__(self, index: int) -> T:
         return self.items[index]
+
+
+class ModelVersionStatus(StrEnum):
+    """A version is READY only once its files and checksums are in place."""
+
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class Stage(StrEnum):
+    """Classic registry stages (aliases are the primary pointer)."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A named model with versions, aliases and an optional approval policy."""
+
+    name: str
+    description: str | None
+    creation_time: int
+    last_updated_time: int
+    require_approval: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    latest_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One registered version of a model and where its package lives."""
+
+    name: str
+    version: int
+    source: str
+    storage_location: str
+    status: ModelVersionStatus
+    stage: Stage
+    creation_time: int
+    last_updated_time: int
+    run_id: str | None = None
+    flavor: str | None = None
+    signature: str | None = None  # JSON text
+    metrics: dict[str, float] = field(default_factory=dict)
+    description: str | None = None
+    status_message: str | None = None
+    user_id: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of the append-only audit log."""
+
+    id: int
+    time: int
+    actor: str
+    entity_type: str
+    entity_id: str
+    action: str
+    before: str | None = None  # JSON text
+    after: str | None = None  # JSON text
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A recorded human approval of a model version."""
+
+    name: str
+    version: int
+    approver: str
+    reason: str
+    time: int

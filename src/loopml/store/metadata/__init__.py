@@ -2,6 +2,7 @@
 
 from loopml.store.metadata._engine import create_store_engine, normalize_db_url
 from loopml.store.metadata._migrate import current_revision, head_revision, upgrade
+from loopml.store.metadata._registry import SqlRegistryStore
 from loopml.store.metadata._store import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
@@ -12,6 +13,7 @@ from loopml.store.metadata._store import (
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
     "DEFAULT_EXPERIMENT_NAME",
+    "SqlRegistryStore",
     "SqlTrackingStore",
     "create_store_engine",
     "current_revision",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -163,4 +164,110 @@ run_inputs = Table(
         primary_key=True,
     ),
     Column("context", String(64), primary_key=True, default=""),
+)
+
+# -- model registry -----------------------------------------------------------------------
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("description", Text, nullable=True),
+    Column("require_approval", Boolean, nullable=False, default=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column(
+        "name",
+        String(256),
+        ForeignKey("registered_models.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", KEY, primary_key=True),
+    Column("value", VALUE, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "name",
+        String(256),
+        ForeignKey("registered_models.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("source", String(1000), nullable=False),
+    Column("storage_location", String(1000), nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("flavor", String(64), nullable=True),
+    Column("signature", Text, nullable=True),
+    Column("metrics", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("stage", String(16), nullable=False, default="None"),
+    Column("description", Text, nullable=True),
+    Column("user_id", String(256), nullable=False, default=""),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Index("ix_model_versions_run_id", "run_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", VALUE, nullable=False),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column(
+        "name",
+        String(256),
+        ForeignKey("registered_models.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("alias", String(256), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+model_approvals = Table(
+    "model_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("approver", String(256), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Index("ix_model_approvals_name_version", "name", "version"),
+)
+
+# The append-only audit log of every state change (alias moves, stage transitions, ...).
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("time", BigInteger, nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("entity_type", String(64), nullable=False),
+    Column("entity_id", String(512), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_events_entity", "entity_type", "entity_id"),
 )

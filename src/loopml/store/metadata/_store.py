@@ -95,7 +95,8 @@ class SqlTrackingStore:
         if self._engine is not None:
             self._engine.dispose()
 
-    def _write(self, what: str, fn):  # type: ignore[no-untyped-def]
+    def write_tx(self, what: str, fn):  # type: ignore[no-untyped-def]
+        """Run fn(conn) in one write transaction (retried when SQLite is locked)."""
         engine = self.engine
 
         def _tx():  # type: ignore[no-untyped-def]
@@ -104,7 +105,8 @@ class SqlTrackingStore:
 
         return with_retry(engine, _tx, what)
 
-    def _read(self, what: str, fn):  # type: ignore[no-untyped-def]
+    def read_tx(self, what: str, fn):  # type: ignore[no-untyped-def]
+        """Run fn(conn) in one read transaction."""
         engine = self.engine
 
         def _tx():  # type: ignore[no-untyped-def]
@@ -198,7 +200,7 @@ class SqlTrackingStore:
                 )
             return str(exp_id)
 
-        return self._write(f"creating experiment {name!r}", _tx)
+        return self.write_tx(f"creating experiment {name!r}", _tx)
 
     def _experiment(self, conn: Connection, where) -> Experiment | None:  # type: ignore[no-untyped-def]
         row = conn.execute(select(t.experiments).where(where)).first()
@@ -216,7 +218,7 @@ class SqlTrackingStore:
     def get_experiment(self, experiment_id: str) -> Experiment:
         """Return the experiment with this id, or raise NotFoundError."""
         exp_int = _experiment_int(experiment_id)
-        found = self._read(
+        found = self.read_tx(
             "reading an experiment",
             lambda c: self._experiment(c, t.experiments.c.experiment_id == exp_int),
         )
@@ -229,7 +231,7 @@ class SqlTrackingStore:
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """Return the experiment with this name (active or deleted), or None."""
-        return self._read(
+        return self.read_tx(
             "reading an experiment", lambda c: self._experiment(c, t.experiments.c.name == name)
         )
 
@@ -250,7 +252,7 @@ class SqlTrackingStore:
                     tags[tr.experiment_id][tr.key] = tr.value
             return [experiment_from(r, tags[r.experiment_id]) for r in rows]
 
-        return self._read("searching experiments", _tx)
+        return self.read_tx("searching experiments", _tx)
 
     def _set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
         exp_int = _experiment_int(experiment_id)
@@ -285,7 +287,7 @@ class SqlTrackingStore:
                 )
             )
 
-        self._write(f"setting experiment {experiment_id} {stage}", _tx)
+        self.write_tx(f"setting experiment {experiment_id} {stage}", _tx)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Soft-delete an experiment and its runs (restorable)."""
@@ -314,7 +316,7 @@ class SqlTrackingStore:
                 insert(t.experiment_tags).values(experiment_id=exp_int, key=key, value=text)
             )
 
-        self._write("setting an experiment tag", _tx)
+        self.write_tx("setting an experiment tag", _tx)
 
     # -- runs -------------------------------------------------------------------------
     def create_run(
@@ -363,7 +365,7 @@ class SqlTrackingStore:
             )
             _writes.write_tags(conn, run_id, clean_tags)
 
-        self._write("creating a run", _tx)
+        self.write_tx("creating a run", _tx)
         return self.get_run(run_id)
 
     def _require_run(self, conn: Connection, run_id: str, active: bool = False):  # type: ignore[no-untyped-def]
@@ -381,7 +383,7 @@ class SqlTrackingStore:
 
     def get_run(self, run_id: str) -> Run:
         """Return the run with this id (info, latest metrics, params, tags, inputs)."""
-        runs = self._read("reading a run", lambda c: load_runs(c, [run_id]))
+        runs = self.read_tx("reading a run", lambda c: load_runs(c, [run_id]))
         if not runs:
             raise NotFoundError(
                 f"run {run_id!r} does not exist; find run ids with `loopml runs list`"
@@ -409,7 +411,7 @@ class SqlTrackingStore:
             if values:
                 conn.execute(update(t.runs).where(t.runs.c.run_uuid == run_id).values(**values))
 
-        self._write("updating a run", _tx)
+        self.write_tx("updating a run", _tx)
 
     def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
         def _tx(conn: Connection) -> None:
@@ -423,7 +425,7 @@ class SqlTrackingStore:
                 )
             )
 
-        self._write(f"setting run {run_id} {stage}", _tx)
+        self.write_tx(f"setting run {run_id} {stage}", _tx)
 
     def delete_run(self, run_id: str) -> None:
         """Soft-delete a run (restorable)."""
@@ -459,7 +461,7 @@ class SqlTrackingStore:
             _writes.write_metrics(conn, run_id, clean[0])
             _writes.write_tags(conn, run_id, clean[2])
 
-        self._write(f"logging to run {run_id}", _tx)
+        self.write_tx(f"logging to run {run_id}", _tx)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from a run."""
@@ -472,7 +474,7 @@ class SqlTrackingStore:
             if not gone:
                 raise NotFoundError(f"run {run_id} has no tag {key!r}")
 
-        self._write("deleting a tag", _tx)
+        self.write_tx("deleting a tag", _tx)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged value of one metric, ordered by step then timestamp."""
@@ -487,7 +489,7 @@ class SqlTrackingStore:
             )
             return [metric_from(r) for r in conn.execute(stmt)]
 
-        return self._read("reading metric history", _tx)
+        return self.read_tx("reading metric history", _tx)
 
     def log_inputs(self, run_id: str, inputs: Sequence[DatasetInput]) -> None:
         """Link dataset versions to a run (datasets are shared by name and digest)."""
@@ -530,7 +532,7 @@ class SqlTrackingStore:
                         )
                     )
 
-        self._write("logging dataset inputs", _tx)
+        self.write_tx("logging dataset inputs", _tx)
 
     def search_runs(
         self,
@@ -566,7 +568,7 @@ class SqlTrackingStore:
             token = encode_page_token(offset + max_results) if more else None
             return PagedList(runs, token)
 
-        return self._read("searching runs", _tx)
+        return self.read_tx("searching runs", _tx)
 
 
 def _lifecycle_filter(column, view_type: ViewType) -> list:  # type: ignore[no-untyped-def]
