@@ -100,3 +100,24 @@ def test_postgres_metadata_with_s3_artifacts(fresh_postgres_url, s3_root, monkey
     found = client.search_runs([exp], "metrics.rmse < 4")
     assert [r.info.run_id for r in found] == [run.info.run_id]
     client.store.dispose()
+
+
+def test_kill_run_only_changes_running_runs(client):
+    rid = client.create_run("0").info.run_id
+    client.set_terminated(rid, "FINISHED")
+    assert client.kill_run(rid) is False
+    assert client.get_run(rid).info.status == RunStatus.FINISHED
+    live = client.create_run("0").info.run_id
+    assert client.kill_run(live) is True
+    assert client.get_run(live).info.status == RunStatus.KILLED
+
+
+def test_unusable_store_gives_a_clear_error(tmp_path):
+    from loopml.errors import StoreError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the store folder"):
+        Client(str(blocker / "store")).search_experiments()
+    with pytest.raises(StoreError, match="cannot open the metadata store"):
+        Client("postgresql://nobody@127.0.0.1:1/db").search_experiments()

@@ -1,33 +1,22 @@
-"""The ``loopml`` command line (Typer + Rich). Interfaces only parse, call and render."""
+"""The ``loopml`` command line (Typer + Rich): it parses input, calls a service, renders output.
+
+Commands: ``experiments``, ``runs`` and ``db`` groups plus ``version``; the root app, the
+global ``--tracking-uri`` and error handling are in :mod:`loopml.cli._app`.
+"""
 
 from __future__ import annotations
 
-import typer
+from loopml.cli import db, experiments, models, runs
+from loopml.cli._app import app
 
-from loopml.cli import db, experiments, runs
-
-app = typer.Typer(
-    name="loopml",
-    help="loopml: track experiments, version models, serve, monitor and retrain in one loop.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 
 
-@app.command("version")
-def version() -> None:
-    """Print loopml's version."""
-    from loopml import __version__
-
-    typer.echo(__version__)
-
-
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (``loopml``)."""
     app()
 
 

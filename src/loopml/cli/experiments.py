@@ -3,120 +3,141 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from loopml.cli._common import (
+from loopml.cli._app import (
+    AllOption,
+    DeletedOption,
     JsonOutput,
     TrackingUri,
-    cli_errors,
-    client,
-    console,
-    fmt_time,
-    print_json,
-    resolve_experiment,
+    experiment_id,
+    open_client,
+    view_type,
 )
-from loopml.entities import ViewType
-from loopml.errors import ValidationError
+from loopml.cli._render import experiment_json, fmt_time, out, print_json, table
 
-app = typer.Typer(help="Create, list, delete and restore experiments.", no_args_is_help=True)
+app = typer.Typer(
+    help=(
+        "Create, list, delete and restore experiments (named groups of runs).\n\n"
+        "Examples:\n\n"
+        "  loopml experiments create churn --tag team=growth\n\n"
+        "  loopml experiments list --all\n\n"
+        "  loopml experiments delete churn"
+    ),
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
-@cli_errors
 def list_experiments(
-    all_: bool = typer.Option(False, "--all", help="Include deleted experiments."),
-    deleted: bool = typer.Option(False, "--deleted", help="Only deleted experiments."),
+    ctx: typer.Context,
+    all_: bool = AllOption,
+    deleted: bool = DeletedOption,
     as_json: bool = JsonOutput,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """List experiments.
+    """List experiments (active ones unless --all or --deleted).
 
-    Example: loopml experiments list --all
+    Examples:
+
+      loopml experiments list
+
+      loopml experiments list --deleted --json
     """
-    view = ViewType.ALL if all_ else ViewType.DELETED_ONLY if deleted else ViewType.ACTIVE_ONLY
-    exps = client(tracking_uri).search_experiments(view)
+    view = view_type(all_, deleted)
+    exps = open_client(ctx, tracking_uri).search_experiments(view)
     if as_json:
-        print_json(
-            [
-                {
-                    "experiment_id": e.experiment_id,
-                    "name": e.name,
-                    "lifecycle_stage": e.lifecycle_stage.value,
-                    "artifact_location": e.artifact_location,
-                    "description": e.description,
-                    "tags": e.tags,
-                    "creation_time": e.creation_time,
-                }
-                for e in exps
-            ]
-        )
+        print_json([experiment_json(e) for e in exps])
         return
-    table = Table(title=f"{len(exps)} experiment(s)")
-    for col in ("id", "name", "stage", "created", "artifact location"):
-        table.add_column(col)
+    result = table(f"{len(exps)} experiment(s)", "id", "name", "stage", "created", "artifacts")
     for e in exps:
-        table.add_row(
-            e.experiment_id,
-            e.name,
-            e.lifecycle_stage.value,
-            fmt_time(e.creation_time),
-            e.artifact_location,
+        stage = Text(e.lifecycle_stage.value, style="red" if e.lifecycle_stage == "deleted" else "")
+        result.add_row(
+            Text(e.experiment_id),
+            Text(e.name),
+            stage,
+            Text(fmt_time(e.creation_time)),
+            Text(e.artifact_location),
         )
-    console.print(table)
+    out().print(result)
 
 
-def _tags(pairs: list[str]) -> dict[str, str]:
-    tags = {}
+def _parse_tags(pairs: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise ValidationError(f"--tag {pair!r} must look like key=value")
-        key, value = pair.split("=", 1)
-        tags[key] = value
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(
+                f"{pair!r} is not key=value; write e.g. --tag team=growth", param_hint="'--tag'"
+            )
+        tags[key.strip()] = value
     return tags
 
 
 @app.command("create")
-@cli_errors
 def create(
-    name: str = typer.Argument(..., help="Unique experiment name."),
-    tag: list[str] = typer.Option([], "--tag", help="Tag as key=value (repeatable)."),
+    ctx: typer.Context,
+    name: str = typer.Argument(..., metavar="NAME", help="Unique experiment name."),
+    tag: list[str] = typer.Option([], "--tag", metavar="KEY=VALUE", help="Tag (repeatable)."),
     description: str | None = typer.Option(None, "--description", help="Free text."),
     artifact_location: str | None = typer.Option(
-        None, "--artifact-location", help="Where its runs store artifacts (e.g. s3://…)."
+        None,
+        "--artifact-location",
+        metavar="URI",
+        help="Where its runs keep artifacts, e.g. s3://bucket/prefix (default: the store's).",
     ),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Create an experiment and print its id.
+    """Create an experiment and print its id (only the id, for scripts).
 
-    Example: loopml experiments create churn --tag team=growth
+    Examples:
+
+      loopml experiments create churn --tag team=growth --description "Q3 churn model"
+
+      EXP=$(loopml experiments create churn)
     """
-    exp_id = client(tracking_uri).create_experiment(
-        name, artifact_location=artifact_location, tags=_tags(tag), description=description
+    tags = _parse_tags(tag)
+    exp_id = open_client(ctx, tracking_uri).create_experiment(
+        name, artifact_location=artifact_location, tags=tags, description=description
     )
     typer.echo(exp_id)
 
 
 @app.command("delete")
-@cli_errors
 def delete(
-    experiment: str = typer.Argument(..., help="Experiment id or name."),
+    ctx: typer.Context,
+    experiment: str = typer.Argument(..., metavar="ID_OR_NAME", help="Experiment id or name."),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Soft-delete an experiment and its runs (restore brings them back)."""
-    c = client(tracking_uri)
-    exp_id = resolve_experiment(c, experiment)
-    c.delete_experiment(exp_id)
-    console.print(f"deleted experiment {exp_id}")
+    """Soft-delete an experiment and its runs (`restore` brings them back).
+
+    Examples:
+
+      loopml experiments delete churn
+
+      loopml experiments delete 3
+    """
+    client = open_client(ctx, tracking_uri)
+    exp_id = experiment_id(client, experiment)
+    client.delete_experiment(exp_id)
+    out().print(Text(f"Deleted experiment {exp_id} ({experiment}) and its runs."))
 
 
 @app.command("restore")
-@cli_errors
 def restore(
-    experiment: str = typer.Argument(..., help="Experiment id or name."),
+    ctx: typer.Context,
+    experiment: str = typer.Argument(..., metavar="ID_OR_NAME", help="Experiment id or name."),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Restore a deleted experiment and its runs."""
-    c = client(tracking_uri)
-    exp_id = resolve_experiment(c, experiment)
-    c.restore_experiment(exp_id)
-    console.print(f"restored experiment {exp_id}")
+    """Restore a deleted experiment and its runs.
+
+    Examples:
+
+      loopml experiments restore churn
+
+      loopml experiments restore 3
+    """
+    client = open_client(ctx, tracking_uri)
+    exp_id = experiment_id(client, experiment)
+    client.restore_experiment(exp_id)
+    out().print(Text(f"Restored experiment {exp_id} ({experiment}) and its runs."))

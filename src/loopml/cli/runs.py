@@ -2,317 +2,316 @@
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+import re
+import time
+from collections.abc import Sequence
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from loopml.cli._common import (
+from loopml.cli._app import (
+    AllOption,
+    DeletedOption,
     JsonOutput,
     TrackingUri,
-    cli_errors,
-    client,
-    console,
-    fmt_duration,
-    fmt_number,
-    fmt_time,
-    parse_duration_ms,
-    print_json,
-    resolve_experiment,
+    experiment_id,
+    open_client,
+    view_type,
 )
-from loopml.entities import Run, RunStatus, ViewType
+from loopml.cli._compare import LEGEND, comparison_json, comparison_table
+from loopml.cli._render import files_json, out, print_json, print_note, run_json
+from loopml.cli._run_views import DEFAULT_KEY_COLUMNS, print_run, referenced_keys, runs_table
+from loopml.entities import FileInfo, RunStatus, ViewType
 from loopml.errors import ConflictError, LoopmlError
 from loopml.tracking import Client
 
-app = typer.Typer(help="List, inspect, compare and clean up runs.", no_args_is_help=True)
-
-SYSTEM_PREFIX = "loopml."
-LOWER_IS_BETTER = ("loss", "error", "rmse", "mae", "mse", "mape", "time", "seconds")
-
-
-def run_json(run: Run) -> dict[str, object]:
-    """A run as plain JSON-ready data."""
-    info = run.info
-    return {
-        "run_id": info.run_id,
-        "run_name": info.run_name,
-        "experiment_id": info.experiment_id,
-        "status": info.status.value,
-        "lifecycle_stage": info.lifecycle_stage.value,
-        "start_time": info.start_time,
-        "end_time": info.end_time,
-        "artifact_uri": info.artifact_uri,
-        "user_id": info.user_id,
-        "parent_run_id": info.parent_run_id,
-        "metrics": run.data.metrics,
-        "params": run.data.params,
-        "tags": run.data.tags,
-        "inputs": [
-            {
-                "name": i.dataset.name,
-                "digest": i.dataset.digest,
-                "context": i.context,
-                "source": i.dataset.source,
-                "num_rows": i.dataset.num_rows,
-            }
-            for i in run.inputs
-        ],
-    }
+app = typer.Typer(
+    help=(
+        "List, inspect, compare and clean up runs.\n\n"
+        "Examples:\n\n"
+        "  loopml runs list -e churn --filter \"metrics.rmse < 5 and params.model = 'rf'\"\n\n"
+        "  loopml runs show 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908\n\n"
+        "  loopml runs compare RUN_ID RUN_ID\n\n"
+        "  loopml runs kill --older-than 2h"
+    ),
+    no_args_is_help=True,
+)
 
 
-def _experiment_ids(c: Client, experiments: list[str]) -> list[str]:
-    if experiments:
-        return [resolve_experiment(c, e) for e in experiments]
-    return [e.experiment_id for e in c.search_experiments()]
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- list -------------------------------------------------------------------------------
+
+
+def _default_experiments(client: Client, view: ViewType) -> list[str]:
+    """Every active experiment; with --all/--deleted every experiment (deleted runs live
+    in deleted experiments too)."""
+    exp_view = ViewType.ACTIVE_ONLY if view == ViewType.ACTIVE_ONLY else ViewType.ALL
+    return [e.experiment_id for e in client.search_experiments(exp_view)]
 
 
 @app.command("list")
-@cli_errors
 def list_runs(
+    ctx: typer.Context,
     experiment: list[str] = typer.Option(
-        [], "--experiment", "-e", help="Experiment id or name (repeatable; default: all active)."
+        [],
+        "--experiment",
+        "-e",
+        metavar="ID_OR_NAME",
+        help="Experiment id or name (repeatable). Default: every active experiment.",
     ),
     filter_string: str | None = typer.Option(
-        None, "--filter", "-f", help="e.g. \"metrics.rmse < 5 and params.model = 'rf'\""
+        None,
+        "--filter",
+        "-f",
+        metavar="FILTER",
+        help="MLflow filter syntax: metrics.rmse < 5 and params.model = 'rf' and "
+        "attributes.status = 'FINISHED' and tags.team LIKE 'gr%'.",
     ),
     order_by: list[str] = typer.Option(
-        [], "--order-by", "-o", help="e.g. 'metrics.rmse ASC' (repeatable)."
+        [],
+        "--order-by",
+        "-o",
+        metavar="CLAUSE",
+        help="Sort, e.g. 'metrics.rmse ASC' or 'attributes.start_time DESC' (repeatable). "
+        "Default: newest first.",
     ),
-    max_results: int = typer.Option(100, "--max", help="Most runs to show."),
-    all_: bool = typer.Option(False, "--all", help="Include deleted runs."),
-    deleted: bool = typer.Option(False, "--deleted", help="Only deleted runs."),
-    wide: bool = typer.Option(False, "--wide", help="Show every metric and param column."),
+    max_results: int = typer.Option(100, "--max", "-n", min=1, help="Most runs to show."),
+    all_: bool = AllOption,
+    deleted: bool = DeletedOption,
+    wide: bool = typer.Option(
+        False, "--wide", "-w", help=f"Show every metric and param (default: {DEFAULT_KEY_COLUMNS})."
+    ),
     as_json: bool = JsonOutput,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """List runs, filtered with MLflow's syntax and ordered.
+    """List runs as a table: id, name, status, start, duration, metrics and params.
 
-    Example: loopml runs list -e diabetes-demo -f "metrics.rmse < 60" -o "metrics.rmse"
+    Without --wide the table shows the metrics and params your --filter/--order-by name,
+    then the most common ones, up to 4 of each. --json always has everything.
+
+    Examples:
+
+      loopml runs list
+
+      loopml runs list -e churn -f "metrics.rmse < 5 and params.model = 'rf'" -o "metrics.rmse"
+
+      loopml runs list --deleted --json
     """
-    c = client(tracking_uri)
-    view = ViewType.ALL if all_ else ViewType.DELETED_ONLY if deleted else ViewType.ACTIVE_ONLY
-    runs = c.search_runs(
-        _experiment_ids(c, experiment), filter_string, view, max_results, order_by or None
-    ).items
+    view = view_type(all_, deleted)
+    client = open_client(ctx, tracking_uri)
+    if experiment:
+        ids = [experiment_id(client, e) for e in experiment]
+    else:
+        ids = _default_experiments(client, view)
+    page = client.search_runs(ids, filter_string, view, max_results, order_by or None)
+    runs = page.items
+    if page.next_page_token is not None:
+        print_note(f"Showing the first {len(runs)} matching runs; raise --max to see more.")
     if as_json:
         print_json([run_json(r) for r in runs])
         return
-    limit = None if wide else 4
-    metric_keys = [
-        k for k, _ in Counter(k for r in runs for k in r.data.metrics).most_common(limit)
-    ]
-    param_keys = [k for k, _ in Counter(k for r in runs for k in r.data.params).most_common(limit)]
-    table = Table(title=f"{len(runs)} run(s)")
-    for col in ("run id", "name", "status", "started", "duration"):
-        table.add_column(col, no_wrap=col == "run id")
-    for key in metric_keys:
-        table.add_column(key, justify="right", style="cyan")
-    for key in param_keys:
-        table.add_column(key, style="magenta")
-    for r in runs:
-        i = r.info
-        table.add_row(
-            i.run_id,
-            i.run_name,
-            i.status.value,
-            fmt_time(i.start_time),
-            fmt_duration(i.start_time, i.end_time),
-            *[fmt_number(r.data.metrics[k]) if k in r.data.metrics else "" for k in metric_keys],
-            *[r.data.params.get(k, "") for k in param_keys],
-        )
-    console.print(table)
+    named = referenced_keys([filter_string or "", *order_by])
+    result, hidden = runs_table(runs, named, wide, _now_ms())
+    out().print(result)
+    if hidden:
+        print_note(f"{hidden} more metric/param column(s) hidden; --wide shows them.")
+
+
+# -- show -------------------------------------------------------------------------------
+
+
+def _artifacts(client: Client, run_id: str) -> tuple[list[FileInfo] | None, str | None]:
+    """The top level of a run's artifacts, or None and why they could not be listed."""
+    try:
+        return client.list_artifacts(run_id), None
+    except (LoopmlError, OSError) as exc:
+        return None, str(exc)
 
 
 @app.command("show")
-@cli_errors
 def show(
-    run_id: str = typer.Argument(..., help="Run id."),
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., metavar="RUN_ID", help="Run id (32 hex characters)."),
     system: bool = typer.Option(False, "--system", help="Also show loopml.* system tags."),
     as_json: bool = JsonOutput,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Show a run: info, params, latest metrics, tags, datasets and artifacts."""
-    c = client(tracking_uri)
-    run = c.get_run(run_id)
+    """Show one run: info, params, latest metrics, tags, datasets and top-level artifacts.
+
+    --json always includes every tag, and an "artifacts_error" when they could not be listed.
+
+    Examples:
+
+      loopml runs show 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908
+
+      loopml runs show 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908 --system --json
+    """
+    client = open_client(ctx, tracking_uri)
+    run = client.get_run(run_id)
+    files, problem = _artifacts(client, run_id)
     if as_json:
-        print_json(run_json(run))
+        data = run_json(run)
+        data["artifacts"] = files_json(files) if files is not None else None
+        data["artifacts_error"] = problem
+        print_json(data)
         return
-    i = run.info
-    console.print(f"[bold]{i.run_name}[/bold]  {i.run_id}")
-    console.print(
-        f"status {i.status.value} · experiment {i.experiment_id} · "
-        f"started {fmt_time(i.start_time)} · duration {fmt_duration(i.start_time, i.end_time)}"
-        + (f" · parent {i.parent_run_id}" if i.parent_run_id else "")
-        + (" · [red]deleted[/red]" if i.lifecycle_stage.value == "deleted" else "")
-    )
-    console.print(f"artifacts: {i.artifact_uri}")
-    _kv_table("params", run.data.params)
-    _kv_table("metrics", {k: fmt_number(v) for k, v in run.data.metrics.items()})
-    tags = {k: v for k, v in run.data.tags.items() if system or not k.startswith(SYSTEM_PREFIX)}
-    _kv_table("tags", tags)
-    if run.inputs:
-        table = Table(title="datasets")
-        for col in ("name", "context", "rows", "digest", "source"):
-            table.add_column(col)
-        for item in run.inputs:
-            d = item.dataset
-            rows = str(d.num_rows) if d.num_rows is not None else "-"
-            table.add_row(d.name, item.context or "-", rows, d.digest[:12], d.source)
-        console.print(table)
-    try:
-        files = c.list_artifacts(run_id)
-    except LoopmlError as exc:
-        console.print(f"[yellow]artifacts could not be listed:[/yellow] {exc}")
-        return
-    if files:
-        table = Table(title="artifacts")
-        table.add_column("path")
-        table.add_column("size", justify="right")
-        for f in files:
-            table.add_row(f.path + ("/" if f.is_dir else ""), "" if f.is_dir else str(f.file_size))
-        console.print(table)
+    print_run(run, files, problem, system, _now_ms())
 
 
-def _kv_table(title: str, data: dict[str, str]) -> None:
-    if not data:
-        return
-    table = Table(title=title)
-    table.add_column("key")
-    table.add_column("value")
-    for key in sorted(data):
-        table.add_row(key, str(data[key]))
-    console.print(table)
-
-
-def _best(key: str, values: list[float]) -> float | None:
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
-        return None
-    lower = any(word in key.lower() for word in LOWER_IS_BETTER)
-    return min(finite) if lower else max(finite)
+# -- compare ----------------------------------------------------------------------------
 
 
 @app.command("compare")
-@cli_errors
 def compare(
-    run_ids: list[str] = typer.Argument(..., help="Two or more run ids."),
+    ctx: typer.Context,
+    run_ids: list[str] = typer.Argument(..., metavar="RUN_ID", help="Two or more run ids."),
     as_json: bool = JsonOutput,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Compare runs side by side: params that differ are yellow, the best metric green.
+    """Compare runs side by side: metrics with the best value in green, differing params
+    in yellow.
 
-    Lower is better for metrics named like loss/error/rmse/mae/mse/time, higher otherwise.
+    Lower is better for metrics whose name contains loss, error, rmse, mae, mse or mape;
+    higher is better for the rest. NaN is never best.
+
+    Examples:
+
+      loopml runs compare 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908 9b8a7c6d5e4f30211203f4e5d6c7b8a9
+
+      loopml runs compare RUN_A RUN_B RUN_C --json
     """
     if len(run_ids) < 2:
-        raise typer.BadParameter("give at least two run ids", param_hint="RUN_IDS")
-    c = client(tracking_uri)
-    runs = [c.get_run(r) for r in run_ids]
-    metric_keys = sorted({k for r in runs for k in r.data.metrics})
-    param_keys = sorted({k for r in runs for k in r.data.params})
+        raise typer.BadParameter("give at least two run ids to compare", param_hint="RUN_ID")
+    client = open_client(ctx, tracking_uri)
+    runs = [client.get_run(r) for r in run_ids]
     if as_json:
-        print_json(
-            {
-                "runs": [r.info.run_id for r in runs],
-                "metrics": {
-                    k: {
-                        "values": [r.data.metrics.get(k) for r in runs],
-                        "best": _best(k, [r.data.metrics[k] for r in runs if k in r.data.metrics]),
-                    }
-                    for k in metric_keys
-                },
-                "params": {
-                    k: {
-                        "values": [r.data.params.get(k) for r in runs],
-                        "differs": len({r.data.params.get(k) for r in runs}) > 1,
-                    }
-                    for k in param_keys
-                },
-            }
-        )
-        return
-    table = Table(title="run comparison")
-    table.add_column("")
-    for r in runs:
-        table.add_column(f"{r.info.run_name}\n{r.info.run_id[:8]}", justify="right")
-    for key in metric_keys:
-        values = [r.data.metrics.get(key) for r in runs]
-        best = _best(key, [v for v in values if v is not None])
-        cells = []
-        for v in values:
-            if v is None:
-                cells.append("-")
-            elif best is not None and v == best:
-                cells.append(f"[green bold]{fmt_number(v)}[/green bold]")
-            else:
-                cells.append(fmt_number(v))
-        table.add_row(f"metrics.{key}", *cells)
-    for key in param_keys:
-        values = [r.data.params.get(key) for r in runs]
-        style = "yellow" if len(set(values)) > 1 else ""
-        cells = [
-            f"[{style}]{v}[/{style}]" if style and v is not None else (v or "-") for v in values
-        ]
-        table.add_row(f"params.{key}", *cells)
-    console.print(table)
+        print_json(comparison_json(runs))
+    else:
+        out().print(comparison_table(runs, _now_ms()))
+        print_note(LEGEND)
+
+
+# -- delete, restore, kill --------------------------------------------------------------
 
 
 @app.command("delete")
-@cli_errors
 def delete(
-    run_ids: list[str] = typer.Argument(..., help="Run ids."),
+    ctx: typer.Context,
+    run_ids: list[str] = typer.Argument(..., metavar="RUN_ID", help="Run ids."),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Soft-delete runs (restore brings them back)."""
-    c = client(tracking_uri)
+    """Soft-delete runs (`loopml runs restore` brings them back).
+
+    Every id is checked first; nothing is deleted if one does not exist.
+
+    Example: loopml runs delete 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908
+    """
+    client = open_client(ctx, tracking_uri)
     for run_id in run_ids:
-        c.delete_run(run_id)
-        console.print(f"deleted run {run_id}")
+        client.get_run(run_id)
+    for run_id in run_ids:
+        client.delete_run(run_id)
+        out().print(Text(f"Deleted run {run_id}."))
 
 
 @app.command("restore")
-@cli_errors
 def restore(
-    run_ids: list[str] = typer.Argument(..., help="Run ids."),
+    ctx: typer.Context,
+    run_ids: list[str] = typer.Argument(..., metavar="RUN_ID", help="Run ids."),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Restore deleted runs."""
-    c = client(tracking_uri)
+    """Restore deleted runs.
+
+    Example: loopml runs restore 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908
+    """
+    client = open_client(ctx, tracking_uri)
     for run_id in run_ids:
-        c.restore_run(run_id)
-        console.print(f"restored run {run_id}")
+        client.get_run(run_id)
+    for run_id in run_ids:
+        client.restore_run(run_id)
+        out().print(Text(f"Restored run {run_id}."))
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """``30s``, ``15m``, ``2h``, ``1d``, ``1w`` (or ``1.5h``) in milliseconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise typer.BadParameter(
+            f"duration {text!r} is not valid; use a number and a unit s/m/h/d/w, "
+            "e.g. 30s, 15m, 2h, 1d",
+            param_hint="'--older-than'",
+        )
+    return int(float(match.group(1)) * _UNIT_MS[match.group(2).lower()])
 
 
 @app.command("kill")
-@cli_errors
 def kill(
-    run_ids: list[str] = typer.Argument(None, help="Run ids to mark KILLED."),
+    ctx: typer.Context,
+    run_ids: list[str] | None = typer.Argument(
+        None, metavar="RUN_ID", help="RUNNING runs to mark KILLED."
+    ),
     older_than: str | None = typer.Option(
-        None, "--older-than", help="Kill every RUNNING run started longer ago, e.g. 2h, 1d."
+        None,
+        "--older-than",
+        metavar="DURATION",
+        help="Instead of ids: kill every RUNNING run started longer ago than this "
+        "(30s, 15m, 2h, 1d, 1w).",
     ),
     experiment: list[str] = typer.Option(
-        [], "--experiment", "-e", help="With --older-than: only these experiments."
+        [],
+        "--experiment",
+        "-e",
+        metavar="ID_OR_NAME",
+        help="With --older-than: only in these experiments (repeatable; default: all active).",
     ),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
-    """Mark runs left RUNNING (e.g. by a killed process) as KILLED.
+    """Mark runs left RUNNING (by a crashed or killed process) as KILLED.
 
-    Examples: loopml runs kill 3f2a…  ·  loopml runs kill --older-than 2h
+    With ids, every run must exist and be RUNNING, or nothing is changed.
+
+    Examples:
+
+      loopml runs kill 3f2a9c0e8b7d4c1a9e6f5d4c3b2a1908
+
+      loopml runs kill --older-than 2h -e churn
     """
-    if not run_ids and older_than is None:
-        raise typer.BadParameter("give run ids or --older-than", param_hint="RUN_IDS")
-    c = client(tracking_uri)
+    if bool(run_ids) == (older_than is not None):
+        raise typer.BadParameter("give run ids or --older-than (one of them)", param_hint="RUN_ID")
+    if experiment and older_than is None:
+        raise typer.BadParameter("--experiment only works with --older-than", param_hint="'-e'")
+    client = open_client(ctx, tracking_uri)
     if older_than is not None:
         ms = parse_duration_ms(older_than)
-        killed = c.kill_stale_runs(ms, _experiment_ids(c, experiment))
-        console.print(f"marked {len(killed)} run(s) KILLED")
+        ids = [experiment_id(client, e) for e in experiment] or None
+        killed = client.kill_stale_runs(ms, ids)
+        out().print(
+            Text(f"Killed {len(killed)} RUNNING run(s) started more than {older_than} ago.")
+        )
         for run_id in killed:
-            console.print(f"  {run_id}")
-    for run_id in run_ids or []:
-        status = c.get_run(run_id).info.status
-        if status != RunStatus.RUNNING:
-            raise ConflictError(
-                f"run {run_id} is {status.value}, not RUNNING; only running runs can be killed"
-            )
-        c.set_terminated(run_id, RunStatus.KILLED)
-        console.print(f"killed run {run_id}")
+            out().print(Text(f"  {run_id}"))
+        return
+    _kill_runs(client, run_ids or [])
+
+
+def _kill_runs(client: Client, run_ids: Sequence[str]) -> None:
+    runs = [client.get_run(run_id) for run_id in run_ids]
+    finished = [r for r in runs if r.info.status != RunStatus.RUNNING]
+    if finished:
+        states = ", ".join(f"{r.info.run_id} is {r.info.status.value}" for r in finished)
+        raise ConflictError(
+            f"only RUNNING runs can be killed, but {states}; nothing was changed "
+            "(find running runs with: loopml runs list -f \"attributes.status = 'RUNNING'\")"
+        )
+    for r in runs:
+        if client.kill_run(r.info.run_id):
+            out().print(Text(f"Killed run {r.info.run_id}."))
+        else:
+            out().print(Text(f"Run {r.info.run_id} ended on its own meanwhile; left as is."))

@@ -187,9 +187,13 @@ class Client:
             token = page.next_page_token
             if token is None:
                 break
-        for run_id in killed:
-            self.set_terminated(run_id, RunStatus.KILLED)
-        return killed
+        return [run_id for run_id in killed if self.kill_run(run_id)]
+
+    def kill_run(self, run_id: str) -> bool:
+        """Mark a run KILLED if it is still RUNNING (atomically); returns whether it was."""
+        return self.store.update_run_info(
+            run_id, RunStatus.KILLED, end_time=now_ms(), only_if_status=RunStatus.RUNNING
+        )
 
     # -- run data ---------------------------------------------------------------------
     def log_param(self, run_id: str, key: str, value: Any) -> Any:

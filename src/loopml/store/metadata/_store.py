@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from loopml.entities import (
     DatasetInput,
@@ -26,7 +27,7 @@ from loopml.entities import (
     RunTag,
     ViewType,
 )
-from loopml.errors import ConflictError, NotFoundError, ValidationError
+from loopml.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from loopml.store.metadata import _schema as t
 from loopml.store.metadata import _writes
 from loopml.store.metadata._engine import create_store_engine, with_retry, write_transaction
@@ -47,6 +48,13 @@ _RUN_STATE = select(t.runs.c.lifecycle_stage, t.runs.c.status).where(
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 SEARCH_MAX_RESULTS = 50_000
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
 
 
 def now_ms() -> int:
@@ -82,7 +90,15 @@ class SqlTrackingStore:
             with self._lock:
                 if self._engine is None:
                     engine = create_store_engine(self.db_url)
-                    upgrade(engine)
+                    try:
+                        upgrade(engine)
+                    except (OSError, SQLAlchemyError) as exc:
+                        engine.dispose()
+                        raise StoreError(
+                            f"cannot open the metadata store {_safe(self.db_url)}: {exc}; "
+                            "check the tracking URI, that the server is running and that the "
+                            "folder is writable"
+                        ) from exc
                     self._ensure_default_experiment(engine)
                     self._engine = engine
         return self._engine
@@ -396,8 +412,13 @@ class SqlTrackingStore:
         status: RunStatus | None = None,
         end_time: int | None = None,
         run_name: str | None = None,
-    ) -> None:
-        """Change a run's status, end time or name."""
+        only_if_status: RunStatus | None = None,
+    ) -> bool:
+        """Change a run's status, end time or name.
+
+        With ``only_if_status`` the change happens only while the run still has that status
+        (checked in the same statement); returns whether the run was changed.
+        """
         values: dict[str, object] = {}
         if status is not None:
             values["status"] = RunStatus(status).value
@@ -406,12 +427,16 @@ class SqlTrackingStore:
         if run_name is not None:
             values["name"] = check_run_name(run_name)
 
-        def _tx(conn: Connection) -> None:
+        def _tx(conn: Connection) -> bool:
             self._require_run(conn, run_id)
-            if values:
-                conn.execute(update(t.runs).where(t.runs.c.run_uuid == run_id).values(**values))
+            if not values:
+                return True
+            stmt = update(t.runs).where(t.runs.c.run_uuid == run_id)
+            if only_if_status is not None:
+                stmt = stmt.where(t.runs.c.status == RunStatus(only_if_status).value)
+            return bool(conn.execute(stmt.values(**values)).rowcount)
 
-        self.write_tx("updating a run", _tx)
+        return self.write_tx("updating a run", _tx)
 
     def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
         def _tx(conn: Connection) -> None:
