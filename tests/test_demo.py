@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loopml import demo
+from loopml.registry import RegistryClient
 from loopml.tracking import Client
 
 
@@ -21,3 +22,8 @@ def test_demo_tracks_every_candidate(tmp_path, capsys, monkeypatch):
     assert {i.context for i in best.inputs} == {"train", "test"}
     for name in demo.CANDIDATES:
         assert name in out
+    registry = RegistryClient(str(tmp_path / "store"))
+    champion = registry.resolve("models:/diabetes@champion")
+    assert champion.run_id == best.info.run_id and champion.version == 1
+    assert "Model card: diabetes version 1" in out and "Limitations" in out
+    assert "└─ model diabetes/1 [READY]" in out

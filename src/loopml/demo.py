@@ -1,4 +1,7 @@
-"""``make demo``: train a few regressors on scikit-learn's diabetes data, track and rank them.
+"""``make demo``: train regressors on scikit-learn's diabetes data, track, rank and register.
+
+The best candidate is registered as ``diabetes``, gets the ``champion`` alias, and its
+model card and lineage are printed.
 
 Run with ``python -m loopml.demo [--tracking-uri PATH]``. Uses the embedded store
 (``./.loopml`` unless ``LOOPML_HOME``/``LOOPML_TRACKING_URI`` say otherwise).
@@ -12,6 +15,7 @@ import time
 
 import numpy as np
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.table import Table
 from sklearn.datasets import load_diabetes
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
@@ -23,8 +27,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import loopml
+from loopml.registry import lineage, model_card_markdown
 
 EXPERIMENT = "diabetes-demo"
+REGISTERED_MODEL = "diabetes"
+LIMITATIONS = (
+    "Trained on 442 patients of one study (scikit-learn's diabetes data); not validated on "
+    "other populations. Predicts a disease-progression score, not a diagnosis."
+)
 
 CANDIDATES = {
     "ridge": lambda: make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
@@ -57,6 +67,9 @@ def train_all(console: Console) -> str:
                 start = time.perf_counter()
                 model.fit(X_train, y_train)
                 loopml.log_metric("fit_seconds", time.perf_counter() - start)
+                loopml.log_model(
+                    model, "model", training_data=X_train, input_example=X_test.head(3)
+                )
                 pred = model.predict(X_test)
                 loopml.log_metrics(
                     {
@@ -70,8 +83,8 @@ def train_all(console: Console) -> str:
     return exp.experiment_id
 
 
-def ranked_table(experiment_id: str) -> Table:
-    """The latest sweep's runs ranked by test RMSE."""
+def latest_sweep(experiment_id: str) -> list:  # type: ignore[type-arg]
+    """The latest sweep's candidate runs, best test RMSE first."""
     runs = loopml.search_runs(
         experiment_ids=[experiment_id],
         filter_string="params.model != ''",
@@ -79,7 +92,11 @@ def ranked_table(experiment_id: str) -> Table:
         max_results=len(CANDIDATES),
         output_format="list",
     )
-    ranked = sorted(runs, key=lambda r: r.data.metrics["rmse"])
+    return sorted(runs, key=lambda r: r.data.metrics["rmse"])
+
+
+def ranked_table(ranked: list) -> Table:  # type: ignore[type-arg]
+    """The candidates ranked by test RMSE."""
     table = Table(title="diabetes: candidates ranked by test RMSE (lower is better)")
     for col in ("rank", "model", "rmse", "mae", "r2", "fit s", "run id"):
         table.add_column(col, justify="right" if col not in ("model", "run id") else "left")
@@ -107,8 +124,32 @@ def main(argv: list[str] | None = None) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(f"[bold]loopml demo[/bold] — store: {loopml.get_tracking_uri()}")
     experiment_id = train_all(console)
-    console.print(ranked_table(experiment_id))
-    console.print("Next: [cyan]loopml runs list --experiment diabetes-demo[/cyan]")
+    ranked = latest_sweep(experiment_id)
+    console.print(ranked_table(ranked))
+    best = ranked[0]
+    version = promote(best.info.run_id, best.data.params["model"])
+    registry = loopml.RegistryClient(loopml.get_tracking_uri())
+    console.print(Markdown(model_card_markdown(registry, REGISTERED_MODEL, version)))
+    console.print("[bold]Lineage[/bold]")
+    console.print(lineage(registry, REGISTERED_MODEL, version).render(), highlight=False)
+    console.print(
+        f"Next: [cyan]loopml models versions {REGISTERED_MODEL}[/cyan] · "
+        f"[cyan]loopml runs list --experiment {EXPERIMENT}[/cyan]"
+    )
+
+
+def promote(run_id: str, model_name: str) -> int:
+    """Register the best run's model and point ``champion`` at it; returns the version."""
+    registry = loopml.RegistryClient(loopml.get_tracking_uri())
+    version = registry.register_model(f"runs:/{run_id}/model", REGISTERED_MODEL)
+    registry.store.set_model_tag(REGISTERED_MODEL, "limitations", LIMITATIONS)
+    registry.set_alias(
+        REGISTERED_MODEL, "champion", version.version, reason=f"best test RMSE ({model_name})"
+    )
+    loaded = loopml.load_model(f"models:/{REGISTERED_MODEL}@champion")
+    sample = loaded.input_example()
+    assert sample is not None and len(loaded.predict(sample)) == len(sample)
+    return version.version
 
 
 if __name__ == "__main__":
