@@ -92,3 +92,20 @@ def test_register_from_cli(store):
     run_id = RegistryClient(store).get_model_version("dia", 1).run_id
     res = run("models", "register", f"runs:/{run_id}/model", "other", "-t", store)
     assert res.exit_code == 0 and "registered other/1 [READY]" in res.stdout
+
+
+def test_import_mlflow_folder(store, tmp_path):
+    import skops.io as sio
+
+    d = load_diabetes(as_frame=True)
+    folder = tmp_path / "mlflow-model"
+    folder.mkdir()
+    sio.dump(Ridge().fit(d.data, d.target), folder / "model.skops")
+    (folder / "MLmodel").write_text(
+        "flavors:\n  sklearn:\n    pickled_model: model.skops\n    serialization_format: skops\n"
+    )
+    res = run("models", "import-mlflow", str(folder), "imported", "-t", store)
+    assert res.exit_code == 0, res.output
+    assert "registered imported/1 [READY]" in res.stdout
+    loaded = loopml.RegistryClient(store).load_model("models:/imported/1")
+    assert loaded.predict(d.data.head(2)).shape == (2,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from loopml.cli._app import JsonOutput, TrackingUri, chosen_uri
 from loopml.cli._render import fmt_number, fmt_time, out, print_json, table
 from loopml.entities import ModelVersion
 from loopml.errors import ValidationError
+from loopml.models import import_mlflow_model
 from loopml.registry import (
     RegistryClient,
     compare_versions,
@@ -86,6 +88,27 @@ def register(
     """
     v = _registry(ctx, tracking_uri).register_model(model_uri, name, description)
     out().print(f"registered {v.name}/{v.version} [{v.status.value}]")
+
+
+@app.command("import-mlflow")
+def import_mlflow(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="An MLflow model folder (with an MLmodel file)."),
+    name: str = typer.Argument(..., help="Registered model name to add it to."),
+    allow_pickle: bool = typer.Option(
+        False, "--allow-pickle", help="Trust pickle/cloudpickle model files (they run code)."
+    ),
+    tracking_uri: str | None = TrackingUri,
+) -> None:
+    """Import an MLflow sklearn model folder and register it as the next version of NAME.
+
+    Example: loopml models import-mlflow ./mlruns/0/abc/artifacts/model taxi
+    """
+    registry = _registry(ctx, tracking_uri)
+    with tempfile.TemporaryDirectory(prefix="loopml-import-") as tmp:
+        package = import_mlflow_model(folder, Path(tmp) / "package", allow_pickle)
+        v = registry.register_model(package, name, f"imported from MLflow folder {folder}")
+    out().print(f"registered {v.name}/{v.version} [{v.status.value}] from {folder}")
 
 
 @app.command("show")

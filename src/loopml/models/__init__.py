@@ -2,6 +2,7 @@
 
 from loopml.models._flavors import FLAVORS, Flavor, flavor_for
 from loopml.models._logging import ModelInfo, load_model, log_model
+from loopml.models._mlflow_import import import_mlflow_model
 from loopml.models._package import (
     LibraryVersionWarning,
     LoadedModel,
@@ -22,6 +23,7 @@ __all__ = [
     "ModelInfo",
     "Signature",
     "flavor_for",
+    "import_mlflow_model",
     "infer_signature",
     "load_model",
     "load_package",
