@@ -28,8 +28,13 @@ class Flavor(ABC):
         """True when this flavor can save ``model``."""
 
     @abstractmethod
-    def save(self, model: Any, folder: Path, serialization: str | None) -> dict[str, Any]:
-        """Write the model into ``folder``; return the manifest's flavor section."""
+    def save(
+        self, model: Any, folder: Path, serialization: str | None, sample: Any = None
+    ) -> dict[str, Any]:
+        """Write the model into ``folder``; return the manifest's flavor section.
+
+        ``sample`` is example input, for flavors that convert the model (ONNX).
+        """
 
     @abstractmethod
     def load(self, folder: Path, section: dict[str, Any]) -> Any:
@@ -49,7 +54,9 @@ class SklearnFlavor(Flavor):
 
         return isinstance(model, BaseEstimator)
 
-    def save(self, model: Any, folder: Path, serialization: str | None) -> dict[str, Any]:
+    def save(
+        self, model: Any, folder: Path, serialization: str | None, sample: Any = None
+    ) -> dict[str, Any]:
         """Write model.skops (or model.pkl when serialization='pickle')."""
         serialization = serialization or "skops"
         if serialization not in self.serializations:
@@ -101,7 +108,9 @@ class PyFuncFlavor(Flavor):
         """Objects with a callable ``predict``."""
         return callable(getattr(model, "predict", None))
 
-    def save(self, model: Any, folder: Path, serialization: str | None) -> dict[str, Any]:
+    def save(
+        self, model: Any, folder: Path, serialization: str | None, sample: Any = None
+    ) -> dict[str, Any]:
         """Write model.cloudpickle."""
         if serialization not in (None, "cloudpickle"):
             raise ValidationError(
@@ -122,7 +131,16 @@ class PyFuncFlavor(Flavor):
             return cloudpickle.load(f)
 
 
-FLAVORS: dict[str, Flavor] = {f.name: f for f in (SklearnFlavor(), PyFuncFlavor())}
+def _registered() -> dict[str, Flavor]:
+    from loopml.models._flavors_boost import LightGBMFlavor, OnnxFlavor, XGBoostFlavor
+
+    # Order matters for auto-detection: specific libraries before scikit-learn (XGBoost and
+    # LightGBM wrappers are scikit-learn estimators too), python_function last.
+    ordered = (XGBoostFlavor(), LightGBMFlavor(), OnnxFlavor(), SklearnFlavor(), PyFuncFlavor())
+    return {f.name: f for f in ordered}
+
+
+FLAVORS: dict[str, Flavor] = _registered()
 
 
 def flavor_for(model: Any, name: str | None = None) -> Flavor:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 import warnings
@@ -109,7 +110,11 @@ def _versions(packages: tuple[str, ...]) -> dict[str, str]:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            continue
+            # installed under another distribution name (e.g. xgboost-cpu): ask the module
+            module = sys.modules.get(name.replace("-", "_"))
+            version = getattr(module, "__version__", None)
+            if isinstance(version, str):
+                found[name] = version
     return found
 
 
@@ -137,9 +142,11 @@ def save_model(
     staging = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
     staging.mkdir()
     try:
-        section = chosen.save(model, staging, serialization)
-        example_file = profile_file = None
         sample = training_data if training_data is not None else input_example
+        section = chosen.save(
+            model, staging, serialization, None if sample is None else as_frame(sample)
+        )
+        example_file = profile_file = None
         if signature is None and sample is not None:
             frame = as_frame(sample)
             signature = infer_signature(frame, _predict_sample(model, frame))
