@@ -109,3 +109,21 @@ def test_import_mlflow_folder(store, tmp_path):
     assert "registered imported/1 [READY]" in res.stdout
     loaded = loopml.RegistryClient(store).load_model("models:/imported/1")
     assert loaded.predict(d.data.head(2)).shape == (2,)
+
+
+def test_events_describe_and_uri_refs(store):
+    run("models", "alias", "dia", "champion", "1", "--reason", "first", "-t", store)
+    assert run("models", "describe", "dia", "Predicts progression", "-t", store).exit_code == 0
+    events = json.loads(run("models", "events", "dia", "--json", "-t", store).stdout)
+    actions = [e["action"] for e in events]
+    assert actions.count("registered") == 2 and "alias_moved" in actions
+    assert actions[-1] == "description_changed"
+    newer = json.loads(
+        run("models", "events", "--after", str(events[-2]["id"]), "--json", "-t", store).stdout
+    )
+    assert [e["action"] for e in newer] == ["description_changed"]
+    card = run("models", "card", "models:/dia@champion", "-t", store)
+    assert card.exit_code == 0 and "# Model card: dia version 1" in card.stdout
+    assert "Predicts progression" in card.stdout
+    cmp = run("models", "compare", "models:/dia@champion", "models:/dia/2", "--json", "-t", store)
+    assert json.loads(cmp.stdout)["a"] == "dia/1"

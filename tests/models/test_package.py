@@ -137,3 +137,49 @@ def test_log_model_to_run_and_load_by_uri(tracking, data, pipeline):
         load_model("runs:/abc")
     with pytest.raises(ValidationError, match="registry"):
         load_model("models:/taxi@champion")
+
+
+CUSTOM_MODULE = '''
+class Scaler:
+    """A model class that lives in the user's own module."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def predict(self, frame):
+        return frame["x"].to_numpy() * self.factor
+'''
+
+
+def test_custom_code_files_travel_with_the_model(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "my_models.py").write_text(CUSTOM_MODULE)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(src)!r})
+        import pandas as pd
+        from my_models import Scaler
+        from loopml.models import save_model
+        save_model(Scaler(3.0), {str(tmp_path / "pkg")!r},
+                   input_example=pd.DataFrame({{"x": [1.0]}}),
+                   code_paths=[{str(src / "my_models.py")!r}])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (src / "my_models.py").unlink()  # the loader must not need the original source
+    load = (
+        "from loopml.models import load_package; "
+        f"m = load_package({str(tmp_path / 'pkg')!r}); print(m.predict({{'x': [2.0]}}).tolist())"
+    )
+    done = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[6.0]"
+    manifest = json.loads((tmp_path / "pkg" / MANIFEST).read_text())
+    assert "code/my_models.py" in manifest["files"]

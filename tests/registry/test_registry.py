@@ -228,3 +228,15 @@ def test_fluent_log_and_register(tracking, data):
     assert version.status == ModelVersionStatus.READY
     assert loopml.load_model("models:/fluent/1").predict(X.head(1)).shape == (1,)
     assert loopml.register_model(info.model_uri, "fluent").version == 2
+
+
+def test_descriptions_and_tags(registry, logged):
+    registry.register_model(logged[0], "t")
+    registry.update_registered_model("t", "predicts progression")
+    registry.set_registered_model_tag("t", "team", "ml")
+    registry.set_model_version_tag("t", 1, "limitations", "one cohort only")
+    model = registry.get_registered_model("t")
+    assert (model.description, model.tags) == ("predicts progression", {"team": "ml"})
+    assert registry.get_model_version("t", 1).tags == {"limitations": "one cohort only"}
+    with pytest.raises(NotFoundError, match="no version 9"):
+        registry.set_model_version_tag("t", 9, "k", "v")

@@ -33,11 +33,16 @@ def _registry(ctx: typer.Context, tracking_uri: str | None) -> RegistryClient:
     return RegistryClient(chosen_uri(ctx, tracking_uri))
 
 
-def _ref(text: str) -> tuple[str, int]:
-    """'taxi/3' → ('taxi', 3)."""
-    name, _, version = text.rpartition("/")
+def _ref(text: str, registry: RegistryClient | None = None) -> tuple[str, int]:
+    """'taxi/3', 'models:/taxi/3' or 'models:/taxi@champion' → ('taxi', 3)."""
+    if text.startswith("models:/") and registry is not None:
+        version = registry.resolve(text)
+        return version.name, version.version
+    name, _, version = text.removeprefix("models:/").rpartition("/")
     if not name or not version.isdigit():
-        raise ValidationError(f"{text!r} is not NAME/VERSION, e.g. taxi/3")
+        raise ValidationError(
+            f"{text!r} is not NAME/VERSION, e.g. taxi/3 (or models:/taxi@champion)"
+        )
     return name, int(version)
 
 
@@ -242,8 +247,8 @@ def card(
     tracking_uri: str | None = TrackingUri,
 ) -> None:
     """Print a version's model card (Markdown); optionally write it as HTML."""
-    name, version = _ref(ref)
     registry = _registry(ctx, tracking_uri)
+    name, version = _ref(ref, registry)
     typer.echo(model_card_markdown(registry, name, version))
     if html is not None:
         html.write_text(model_card_html(registry, name, version))
@@ -258,8 +263,9 @@ def lineage_cmd(
     tracking_uri: str | None = TrackingUri,
 ) -> None:
     """Show where a version came from (datasets, run, code) and where it is used."""
-    name, version = _ref(ref)
-    result = lineage(_registry(ctx, tracking_uri), name, version)
+    registry = _registry(ctx, tracking_uri)
+    name, version = _ref(ref, registry)
+    result = lineage(registry, name, version)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -275,7 +281,8 @@ def compare(
     tracking_uri: str | None = TrackingUri,
 ) -> None:
     """Compare two versions: metrics, params and signature differences."""
-    diff = compare_versions(_registry(ctx, tracking_uri), _ref(a), _ref(b))
+    registry = _registry(ctx, tracking_uri)
+    diff = compare_versions(registry, _ref(a, registry), _ref(b, registry))
     if as_json:
         print_json(diff)
         return
@@ -297,6 +304,46 @@ def compare(
         )
     else:
         out().print("signature: identical")
+
+
+@app.command("events")
+def events(
+    ctx: typer.Context,
+    name: str | None = typer.Argument(None, help="Only events of this model."),
+    after: int = typer.Option(0, "--after", help="Only events after this id (to follow)."),
+    as_json: bool = JsonOutput,
+    tracking_uri: str | None = TrackingUri,
+) -> None:
+    """Show the audit log: registrations, alias moves, stage changes, approvals, deletions."""
+    found = _registry(ctx, tracking_uri).events(name=name, after_id=after)
+    if as_json:
+        print_json([asdict(e) for e in found])
+        return
+    result = table(f"{len(found)} event(s)", "id", "time", "who", "what", "on", "change", "why")
+    for e in found:
+        change = f"{e.before or ''} → {e.after or ''}" if e.before or e.after else ""
+        result.add_row(
+            str(e.id),
+            fmt_time(e.time),
+            Text(e.actor),
+            Text(e.action),
+            Text(e.entity_id),
+            Text(change),
+            Text(e.reason or ""),
+        )
+    out().print(result)
+
+
+@app.command("describe")
+def describe(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Registered model name."),
+    description: str = typer.Argument(..., help="What the model is for."),
+    tracking_uri: str | None = TrackingUri,
+) -> None:
+    """Set a model's description (its purpose on model cards)."""
+    _registry(ctx, tracking_uri).update_registered_model(name, description)
+    out().print(f"updated {name}")
 
 
 @app.command("delete")

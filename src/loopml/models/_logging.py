@@ -38,6 +38,7 @@ def log_model(
     signature: Signature | None = None,
     flavor: str | None = None,
     serialization: str | None = None,
+    code_paths: list[str | os.PathLike] | None = None,
 ) -> ModelInfo:
     """Save ``model`` as a package under the active run's artifacts (``runs:/<id>/<name>``).
 
@@ -63,6 +64,7 @@ def log_model(
                 flavor=flavor,
                 serialization=serialization,
                 run_id=run_id,
+                code_paths=code_paths,
             )
             package = load_package(folder)
             client.log_artifacts(run_id, folder, name)

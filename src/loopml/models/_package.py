@@ -128,20 +128,37 @@ def save_model(
     flavor: str | None = None,
     serialization: str | None = None,
     run_id: str | None = None,
+    code_paths: list[str | os.PathLike] | None = None,
 ) -> Path:
     """Write ``model`` as a package folder at ``path`` (which must not exist yet).
 
     The signature is inferred from ``training_data`` (or ``input_example``) and the model's
     predictions on it; a reference profile is computed from ``training_data``.
+    ``code_paths`` are Python files or packages copied into ``code/`` and put on
+    ``sys.path`` when the model is loaded (for custom model classes).
     """
     target = Path(path)
     if target.exists():
         raise ConflictError(f"{target} already exists; choose a new folder for the package")
     chosen = flavor_for(model, flavor)
+    sources = [Path(p) for p in code_paths or []]
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        raise NotFoundError(f"code path(s) {', '.join(missing)} do not exist")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".tmp-{uuid.uuid4().hex}-{target.name}"
     staging.mkdir()
     try:
+        for source in sources:
+            (staging / "code").mkdir(exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(
+                    source,
+                    staging / "code" / source.name,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                )
+            else:
+                shutil.copy2(source, staging / "code" / source.name)
         sample = training_data if training_data is not None else input_example
         section = chosen.save(
             model, staging, serialization, None if sample is None else as_frame(sample)
@@ -285,5 +302,8 @@ def load_package(folder: str | os.PathLike) -> LoadedModel:
     manifest = read_manifest(path)
     verify_package(path, manifest)
     _warn_versions(manifest)
+    code = path / "code"
+    if code.is_dir() and str(code) not in sys.path:
+        sys.path.insert(0, str(code))
     model = FLAVORS[manifest.flavor].load(path, manifest.flavor_section)
     return LoadedModel(model, manifest, path)

@@ -175,6 +175,18 @@ class RegistryClient:
         )
         return self.store.get_version(name, int(version))
 
+    def update_registered_model(self, name: str, description: str | None) -> None:
+        """Set a model's description (its purpose, shown on model cards)."""
+        self.store.update_registered_model(name, description, current_user())
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        """Set a tag on a registered model."""
+        self.store.set_model_tag(name, key, str(value))
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set a tag on a version (e.g. ``limitations``, shown on its model card)."""
+        self.store.set_version_tag(name, int(version), key, str(value))
+
     def set_approval_policy(self, name: str, require_approval: bool = True) -> None:
         """Require an approval before ``champion`` can move to a version."""
         self.store.set_approval_policy(name, require_approval, current_user())

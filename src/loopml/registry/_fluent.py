@@ -37,6 +37,7 @@ def log_model(
     signature: Signature | None = None,
     flavor: str | None = None,
     serialization: str | None = None,
+    code_paths: list[str | os.PathLike] | None = None,
     registered_model_name: str | None = None,
 ) -> ModelInfo:
     """Log a model package to the active run; register it too when a name is given."""
@@ -48,6 +49,7 @@ def log_model(
         signature=signature,
         flavor=flavor,
         serialization=serialization,
+        code_paths=code_paths,
     )
     if registered_model_name:
         registry().register_model(info.model_uri, registered_model_name)

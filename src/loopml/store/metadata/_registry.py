@@ -182,6 +182,47 @@ class SqlRegistryStore:
 
         self._t.write_tx("setting a model tag", _tx)
 
+    def update_registered_model(self, name: str, description: str | None, actor: str = "") -> None:
+        """Change a model's description."""
+
+        def _tx(conn: Connection) -> None:
+            row = self._require_model(conn, name)
+            conn.execute(
+                update(t.registered_models)
+                .where(t.registered_models.c.name == name)
+                .values(description=description, last_updated_time=now_ms())
+            )
+            _event(
+                conn,
+                actor,
+                "registered_model",
+                name,
+                "description_changed",
+                before={"description": row.description},
+                after={"description": description},
+            )
+
+        self._t.write_tx("updating a model", _tx)
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set a tag on a model version."""
+        check_key("tag", key)
+        text = check_value("tag", key, value)
+
+        def _tx(conn: Connection) -> None:
+            self._require_version(conn, name, version)
+            tg = t.model_version_tags.c
+            conn.execute(
+                delete(t.model_version_tags).where(
+                    tg.name == name, tg.version == version, tg.key == key
+                )
+            )
+            conn.execute(
+                insert(t.model_version_tags).values(name=name, version=version, key=key, value=text)
+            )
+
+        self._t.write_tx("setting a version tag", _tx)
+
     # -- versions ---------------------------------------------------------------------
     def create_version(
         self,
