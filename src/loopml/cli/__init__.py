@@ -6,13 +6,14 @@ global ``--tracking-uri`` and error handling are in :mod:`loopml.cli._app`.
 
 from __future__ import annotations
 
-from loopml.cli import db, experiments, models, runs
+from loopml.cli import db, experiments, models, runs, serve
 from loopml.cli._app import app
 
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

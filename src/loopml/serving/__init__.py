@@ -1,0 +1,16 @@
+"""Online scoring: loopml, MLflow and Open Inference Protocol endpoints, prediction logs."""
+
+from loopml.serving._app import create_app
+from loopml.serving._model_holder import ModelHolder, Served
+from loopml.serving._predlog import PredictionLogger, PredictionRecord
+from loopml.serving._server import build_app, serve
+
+__all__ = [
+    "ModelHolder",
+    "PredictionLogger",
+    "PredictionRecord",
+    "Served",
+    "build_app",
+    "create_app",
+    "serve",
+]

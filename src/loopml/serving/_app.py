@@ -1,0 +1,300 @@
+"""The scoring server: loopml, MLflow and Open Inference Protocol endpoints on FastAPI.
+
+Bad input never produces a 500: malformed JSON is 400, a body over the limit 413, input
+that does not match the model signature 422 with every offending field listed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from loopml.errors import LoopmlError, NotFoundError, ValidationError
+from loopml.serving._model_holder import ModelHolder, Served
+from loopml.serving._payloads import invocations_frame, oip_frame, predict_frame
+from loopml.serving._predlog import PredictionLogger, PredictionRecord
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+class ORJSONResponse(JSONResponse):
+    """JSON via orjson (numpy aware)."""
+
+    def render(self, content: Any) -> bytes:
+        """Serialize with orjson."""
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class _Metrics:
+    def __init__(self, logger: PredictionLogger | None) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "loopml_requests", "Requests by endpoint and status", ["endpoint", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "loopml_request_latency_seconds",
+            "Request latency",
+            ["endpoint"],
+            registry=r,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.predictions = Counter(
+            "loopml_predictions", "Rows predicted", ["model_version"], registry=r
+        )
+        self.in_flight = Gauge("loopml_in_flight_requests", "Requests in progress", registry=r)
+        queue_depth = Gauge("loopml_log_queue_depth", "Prediction log backlog", registry=r)
+        dropped = Gauge("loopml_log_dropped", "Prediction log records dropped", registry=r)
+        if logger is not None:
+            queue_depth.set_function(lambda: logger.depth)
+            dropped.set_function(lambda: logger.dropped)
+
+
+async def _json_body(request: Request, max_body: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise _BadRequest(413, f"body of {declared} bytes is over the {max_body}-byte limit")
+    raw = await request.body()
+    if len(raw) > max_body:
+        raise _BadRequest(413, f"body of {len(raw)} bytes is over the {max_body}-byte limit")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _BadRequest(400, f"body is not valid JSON: {exc}") from None
+
+
+def _as_list(predictions: Any) -> list[Any]:
+    if isinstance(predictions, pd.DataFrame):
+        return predictions.to_dict(orient="records")
+    array = np.asarray(predictions)
+    return array.tolist()
+
+
+def create_app(
+    holder: ModelHolder,
+    logger: PredictionLogger | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the scoring app around a loaded model holder; ``on_shutdown`` runs at exit."""
+    metrics = _Metrics(logger)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    app = FastAPI(
+        title="loopml scoring server", default_response_class=ORJSONResponse, lifespan=lifespan
+    )
+    app.state.holder = holder
+    app.state.logger = logger
+
+    def _served() -> Served:
+        if holder.current is None:
+            raise _BadRequest(503, "the model is not loaded yet")
+        return holder.current
+
+    def _score(served: Served, frame: pd.DataFrame, route: str = "primary") -> tuple[list, list]:
+        sig = served.model.signature
+        clean = sig.validate(frame) if sig is not None and sig.inputs else frame
+        start = time.perf_counter()
+        predictions = _as_list(served.model.model.predict(clean))
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        ids = [uuid.uuid4().hex for _ in range(len(clean))]
+        metrics.predictions.labels(served.version).inc(len(ids))
+        if logger is not None:
+            now = int(time.time() * 1000)
+            records = clean.to_dict(orient="records")
+            per_row = elapsed_ms / max(len(ids), 1)
+            for rid, row, out in zip(ids, records, predictions, strict=True):
+                logger.log(
+                    PredictionRecord(
+                        rid, now, served.name, served.version, route, per_row, row, out
+                    )
+                )
+        return predictions, ids
+
+    def _error(status: int, content: dict[str, Any]) -> ORJSONResponse:
+        return ORJSONResponse(content, status_code=status)
+
+    async def _bad_request(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _BadRequest)
+        return _error(exc.status, {"error": exc.message})
+
+    async def _invalid(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        return _error(422, _problem(exc))
+
+    async def _missing(_: Request, exc: Exception) -> Response:
+        return _error(404, {"error": str(exc)})
+
+    async def _loopml(_: Request, exc: Exception) -> Response:
+        return _error(400, {"error": str(exc)})
+
+    app.add_exception_handler(_BadRequest, _bad_request)
+    app.add_exception_handler(ValidationError, _invalid)
+    app.add_exception_handler(NotFoundError, _missing)
+    app.add_exception_handler(LoopmlError, _loopml)
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next):  # type: ignore[no-untyped-def]
+        endpoint = request.url.path
+        if endpoint.startswith("/v2/models/"):
+            endpoint = "/v2/models/{name}" + ("/infer" if endpoint.endswith("/infer") else "")
+        metrics.in_flight.inc()
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            metrics.in_flight.dec()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        ok = holder.current is not None
+        return ORJSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+    @app.get("/model")
+    async def model_info() -> dict[str, Any]:
+        return holder.metadata()
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/predict")
+    async def predict(request: Request) -> dict[str, Any]:
+        body = await _json_body(request, max_body)
+        served = _served()
+        predictions, ids = _score(served, predict_frame(body))
+        return {
+            "predictions": predictions,
+            "request_ids": ids,
+            "model_name": served.name,
+            "model_version": served.version,
+        }
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> dict[str, Any]:
+        body = await _json_body(request, max_body)
+        predictions, _ = _score(_served(), invocations_frame(body))
+        return {"predictions": predictions}
+
+    @app.get("/v2/health/live")
+    async def v2_live() -> dict[str, bool]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    async def v2_ready() -> Response:
+        ok = holder.current is not None
+        return ORJSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+    def _named(name: str, version: str | None = None) -> Served:
+        served = _served()
+        if name != served.name or (version is not None and version != served.version):
+            wanted = f"{name}/{version}" if version else name
+            raise NotFoundError(
+                f"model {wanted!r} is not served here; this server has "
+                f"{served.name}/{served.version}"
+            )
+        return served
+
+    @app.get("/v2/models/{name}")
+    async def v2_model(name: str) -> dict[str, Any]:
+        served = _named(name)
+        sig = served.model.signature
+        inputs = [
+            {"name": c.name, "datatype": _oip_type(c.type), "shape": [-1]}
+            for c in (sig.inputs if sig else ())
+        ]
+        return {
+            "name": served.name,
+            "versions": [served.version],
+            "platform": "loopml",
+            "inputs": inputs,
+            "outputs": [{"name": "predictions", "datatype": "FP64", "shape": [-1]}],
+        }
+
+    @app.get("/v2/models/{name}/ready")
+    async def v2_model_ready(name: str) -> dict[str, Any]:
+        _named(name)
+        return {"name": name, "ready": True}
+
+    async def _infer(request: Request, name: str, version: str | None) -> dict[str, Any]:
+        body = await _json_body(request, max_body)
+        served = _named(name, version)
+        sig = served.model.signature
+        frame = oip_frame(body, sig.input_names if sig else [])
+        predictions, ids = _score(served, frame)
+        array = np.asarray(predictions)
+        return {
+            "model_name": served.name,
+            "model_version": served.version,
+            "id": body.get("id") or (ids[0] if ids else uuid.uuid4().hex),
+            "outputs": [
+                {
+                    "name": "predictions",
+                    "shape": list(array.shape),
+                    "datatype": "FP64"
+                    if array.dtype.kind == "f"
+                    else "BYTES"
+                    if array.dtype.kind in "OUS"
+                    else "INT64",
+                    "data": array.ravel().tolist(),
+                }
+            ],
+        }
+
+    @app.post("/v2/models/{name}/infer")
+    async def v2_infer(name: str, request: Request) -> dict[str, Any]:
+        return await _infer(request, name, None)
+
+    @app.post("/v2/models/{name}/versions/{version}/infer")
+    async def v2_infer_version(name: str, version: str, request: Request) -> dict[str, Any]:
+        return await _infer(request, name, version)
+
+    return app
+
+
+def _problem(exc: ValidationError) -> dict[str, Any]:
+    lines = str(exc).splitlines()
+    problems = [line.strip()[2:] for line in lines[1:] if line.strip().startswith("- ")]
+    return {"error": lines[0] if lines else str(exc), "problems": problems}
+
+
+def _oip_type(kind: str) -> str:
+    return {"integer": "INT64", "float": "FP64", "boolean": "BOOL"}.get(kind, "BYTES")

@@ -1,0 +1,59 @@
+"""Run the scoring server with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+from loopml.registry import RegistryClient
+from loopml.serving._app import DEFAULT_MAX_BODY, create_app
+from loopml.serving._model_holder import ModelHolder
+from loopml.serving._predlog import PredictionLogger
+
+log = logging.getLogger(__name__)
+
+
+def build_app(
+    model_uri: str,
+    tracking_uri: str | None = None,
+    deployment: str | None = None,
+    log_predictions: bool = True,
+    max_body: int = DEFAULT_MAX_BODY,
+    reload_interval: float = 2.0,
+) -> FastAPI:
+    """Load ``model_uri`` and build the app; prediction logs go under the artifact root."""
+    registry = RegistryClient(tracking_uri)
+    holder = ModelHolder(model_uri, registry, reload_interval)
+    holder.load()
+    holder.start_following()
+    logger = None
+    if log_predictions:
+        root = f"{registry.tracking.store.default_artifact_root}/predictions"
+        name = deployment or (holder.current.name if holder.current else "default")
+        logger = PredictionLogger(root, name)
+
+    def _flush() -> None:  # graceful shutdown writes every queued prediction
+        holder.stop()
+        if logger is not None:
+            logger.close()
+
+    return create_app(holder, logger, max_body, on_shutdown=_flush)
+
+
+def serve(
+    model_uri: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    tracking_uri: str | None = None,
+    deployment: str | None = None,
+    log_predictions: bool = True,
+) -> None:
+    """Serve a model until interrupted."""
+    if tracking_uri:
+        os.environ["LOOPML_TRACKING_URI"] = tracking_uri
+    interval = float(os.environ.get("LOOPML_RELOAD_INTERVAL", "2.0"))
+    app = build_app(model_uri, tracking_uri, deployment, log_predictions, reload_interval=interval)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
