@@ -1,6 +1,8 @@
 """Online scoring: loopml, MLflow and Open Inference Protocol endpoints, prediction logs."""
 
 from loopml.serving._app import create_app
+from loopml.serving._fluent import get_prediction_log, log_feedback, upload_feedback
+from loopml.serving._logs import joined_log, write_feedback
 from loopml.serving._model_holder import ModelHolder, Served
 from loopml.serving._predlog import PredictionLogger, PredictionRecord
 from loopml.serving._server import build_app, serve
@@ -12,5 +14,10 @@ __all__ = [
     "Served",
     "build_app",
     "create_app",
+    "get_prediction_log",
+    "joined_log",
+    "log_feedback",
     "serve",
+    "upload_feedback",
+    "write_feedback",
 ]

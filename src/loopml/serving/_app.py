@@ -101,6 +101,7 @@ def create_app(
     logger: PredictionLogger | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     on_shutdown: Callable[[], None] | None = None,
+    feedback: Callable[[list[str], list[Any]], int] | None = None,
 ) -> FastAPI:
     """Build the scoring app around a loaded model holder; ``on_shutdown`` runs at exit."""
     metrics = _Metrics(logger)
@@ -214,6 +215,14 @@ def create_app(
         predictions, _ = _score(_served(), invocations_frame(body))
         return {"predictions": predictions}
 
+    @app.post("/feedback")
+    async def post_feedback(request: Request) -> dict[str, Any]:
+        body = await _json_body(request, max_body)
+        if feedback is None:
+            raise _BadRequest(404, "this server does not accept feedback (started with --no-log)")
+        ids, labels = _feedback_body(body)
+        return {"accepted": feedback(ids, labels)}
+
     @app.get("/v2/health/live")
     async def v2_live() -> dict[str, bool]:
         return {"live": True}
@@ -288,6 +297,23 @@ def create_app(
         return await _infer(request, name, version)
 
     return app
+
+
+def _feedback_body(body: Any) -> tuple[list[str], list[Any]]:
+    records = body.get("labels") if isinstance(body, dict) and "request_ids" not in body else body
+    if isinstance(body, dict) and "request_ids" in body:
+        ids, labels = body.get("request_ids"), body.get("labels")
+        if not isinstance(ids, list) or not isinstance(labels, list):
+            raise ValidationError('"request_ids" and "labels" must be lists of the same length')
+        return ids, labels
+    if isinstance(records, list) and all(
+        isinstance(r, dict) and "request_id" in r and "label" in r for r in records
+    ):
+        return [r["request_id"] for r in records], [r["label"] for r in records]
+    raise ValidationError(
+        'feedback must be {"request_ids": [...], "labels": [...]} or a list of '
+        '{"request_id": ..., "label": ...} records'
+    )
 
 
 def _problem(exc: ValidationError) -> dict[str, Any]:

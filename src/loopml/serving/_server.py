@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from loopml.registry import RegistryClient
 from loopml.serving._app import DEFAULT_MAX_BODY, create_app
+from loopml.serving._logs import PREDICTIONS, log_root, write_feedback
 from loopml.serving._model_holder import ModelHolder
 from loopml.serving._predlog import PredictionLogger
 
@@ -30,17 +32,20 @@ def build_app(
     holder.load()
     holder.start_following()
     logger = None
+    feedback = None
+    name = deployment or (holder.current.name if holder.current else "default")
     if log_predictions:
-        root = f"{registry.tracking.store.default_artifact_root}/predictions"
-        name = deployment or (holder.current.name if holder.current else "default")
-        logger = PredictionLogger(root, name)
+        logger = PredictionLogger(log_root(registry.tracking, PREDICTIONS), name)
+
+        def feedback(ids: list[str], labels: list[Any]) -> int:
+            return write_feedback(registry.tracking, name, ids, labels)
 
     def _flush() -> None:  # graceful shutdown writes every queued prediction
         holder.stop()
         if logger is not None:
             logger.close()
 
-    return create_app(holder, logger, max_body, on_shutdown=_flush)
+    return create_app(holder, logger, max_body, on_shutdown=_flush, feedback=feedback)
 
 
 def serve(
