@@ -6,7 +6,7 @@ global ``--tracking-uri`` and error handling are in :mod:`loopml.cli._app`.
 
 from __future__ import annotations
 
-from loopml.cli import db, experiments, feedback, models, runs, serve
+from loopml.cli import db, deploy, experiments, feedback, models, runs, serve
 from loopml.cli._app import app
 
 app.add_typer(experiments.app, name="experiments")
@@ -15,6 +15,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(db.app, name="db")
 app.command("serve")(serve.serve)
 app.add_typer(feedback.app, name="feedback")
+app.add_typer(deploy.app, name="deploy")
 
 
 def main() -> None:

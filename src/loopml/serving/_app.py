@@ -7,6 +7,7 @@ that does not match the model signature 422 with every offending field listed.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from loopml.errors import LoopmlError, NotFoundError, ValidationError
 from loopml.serving._model_holder import ModelHolder, Served
 from loopml.serving._payloads import invocations_frame, oip_frame, predict_frame
 from loopml.serving._predlog import PredictionLogger, PredictionRecord
+from loopml.serving._router import DeploymentRouter
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ def _as_list(predictions: Any) -> list[Any]:
 
 
 def create_app(
-    holder: ModelHolder,
+    holder: ModelHolder | DeploymentRouter,
     logger: PredictionLogger | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     on_shutdown: Callable[[], None] | None = None,
@@ -123,25 +125,56 @@ def create_app(
             raise _BadRequest(503, "the model is not loaded yet")
         return holder.current
 
-    def _score(served: Served, frame: pd.DataFrame, route: str = "primary") -> tuple[list, list]:
+    def _predict(
+        served: Served, frame: pd.DataFrame, route: str, ids: list[str] | None = None
+    ) -> tuple[list[Any], list[str], pd.DataFrame]:
         sig = served.model.signature
         clean = sig.validate(frame) if sig is not None and sig.inputs else frame
         start = time.perf_counter()
         predictions = _as_list(served.model.model.predict(clean))
         elapsed_ms = (time.perf_counter() - start) * 1000
-        ids = [uuid.uuid4().hex for _ in range(len(clean))]
+        ids = ids or [uuid.uuid4().hex for _ in range(len(clean))]
+        holder.record(route, True, elapsed_ms, predictions)
         metrics.predictions.labels(served.version).inc(len(ids))
         if logger is not None:
             now = int(time.time() * 1000)
-            records = clean.to_dict(orient="records")
             per_row = elapsed_ms / max(len(ids), 1)
-            for rid, row, out in zip(ids, records, predictions, strict=True):
+            for rid, row, out in zip(
+                ids, clean.to_dict(orient="records"), predictions, strict=True
+            ):
                 logger.log(
                     PredictionRecord(
                         rid, now, served.name, served.version, route, per_row, row, out
                     )
                 )
-        return predictions, ids
+        return predictions, ids, clean
+
+    def _mirror(served: Served, frame: pd.DataFrame, ids: list[str]) -> None:
+        try:
+            _predict(served, frame, "shadow", ids)
+        except Exception:  # a failing shadow never affects the answer
+            holder.record("shadow", False, 0.0)
+
+    def _score(
+        served: Served, frame: pd.DataFrame, headers: dict[str, str] | None = None
+    ) -> tuple[list[Any], list[str], Served, str]:
+        """Predict on the route the request falls on; returns who answered and how."""
+        chosen, route = holder.pick(frame, headers or {})
+        if route not in ("primary", "a"):
+            try:
+                predictions, ids, _ = _predict(chosen, frame, route)
+                return predictions, ids, chosen, route
+            except ValidationError:
+                raise
+            except Exception as exc:  # a failing candidate: count it, answer from primary
+                log.warning("candidate %s failed: %s", chosen.version, exc)
+                holder.record(route, False, 0.0)
+        route = route if route == "a" else "primary"
+        predictions, ids, _ = _predict(served, frame, route)
+        shadow = holder.shadow()
+        if shadow is not None:
+            threading.Thread(target=_mirror, args=(shadow, frame, ids), daemon=True).start()
+        return predictions, ids, served, route
 
     def _error(status: int, content: dict[str, Any]) -> ORJSONResponse:
         return ORJSONResponse(content, status_code=status)
@@ -200,19 +233,21 @@ def create_app(
     @app.post("/predict")
     async def predict(request: Request) -> dict[str, Any]:
         body = await _json_body(request, max_body)
-        served = _served()
-        predictions, ids = _score(served, predict_frame(body))
+        predictions, ids, answered, route = _score(
+            _served(), predict_frame(body), dict(request.headers)
+        )
         return {
             "predictions": predictions,
             "request_ids": ids,
-            "model_name": served.name,
-            "model_version": served.version,
+            "model_name": answered.name,
+            "model_version": answered.version,
+            "route": route,
         }
 
     @app.post("/invocations")
     async def invocations(request: Request) -> dict[str, Any]:
         body = await _json_body(request, max_body)
-        predictions, _ = _score(_served(), invocations_frame(body))
+        predictions, *_ = _score(_served(), invocations_frame(body), dict(request.headers))
         return {"predictions": predictions}
 
     @app.post("/feedback")
@@ -268,7 +303,7 @@ def create_app(
         served = _named(name, version)
         sig = served.model.signature
         frame = oip_frame(body, sig.input_names if sig else [])
-        predictions, ids = _score(served, frame)
+        predictions, ids, served, _ = _score(served, frame, dict(request.headers))
         array = np.asarray(predictions)
         return {
             "model_name": served.name,

@@ -69,6 +69,18 @@ class ModelHolder:
             except Exception as exc:  # keep serving the old model
                 log.warning("checking %s for a new version failed: %s", self.model_uri, exc)
 
+    def pick(self, frame: Any, headers: dict[str, str]) -> tuple[Served, str]:
+        """A single model answers everything."""
+        assert self.current is not None
+        return self.current, "primary"
+
+    def shadow(self) -> Served | None:
+        """No shadow route."""
+        return None
+
+    def record(self, route: str, ok: bool, latency_ms: float, predictions: Any = None) -> None:
+        """Nothing to track without a rollout."""
+
     def metadata(self) -> dict[str, Any]:
         """Name, version, flavor and signature of the served model."""
         served = self.current

@@ -9,28 +9,43 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from loopml.deployments import DeploymentClient
+from loopml.errors import ValidationError
 from loopml.registry import RegistryClient
 from loopml.serving._app import DEFAULT_MAX_BODY, create_app
 from loopml.serving._logs import PREDICTIONS, log_root, write_feedback
 from loopml.serving._model_holder import ModelHolder
 from loopml.serving._predlog import PredictionLogger
+from loopml.serving._router import DeploymentRouter
 
 log = logging.getLogger(__name__)
 
 
 def build_app(
-    model_uri: str,
+    model_uri: str | None,
     tracking_uri: str | None = None,
     deployment: str | None = None,
     log_predictions: bool = True,
     max_body: int = DEFAULT_MAX_BODY,
     reload_interval: float = 2.0,
 ) -> FastAPI:
-    """Load ``model_uri`` and build the app; prediction logs go under the artifact root."""
+    """Build the app for a model URI, or (model_uri None) for every route of a deployment.
+
+    Prediction logs go under ``<artifact root>/predictions``.
+    """
     registry = RegistryClient(tracking_uri)
-    holder = ModelHolder(model_uri, registry, reload_interval)
-    holder.load()
-    holder.start_following()
+    holder: ModelHolder | DeploymentRouter
+    if model_uri is None:
+        if deployment is None:
+            raise ValidationError("give a model URI or --deployment NAME to serve")
+        holder = DeploymentRouter(
+            DeploymentClient(client=registry.tracking), deployment, reload_interval
+        )
+        holder.start()
+    else:
+        holder = ModelHolder(model_uri, registry, reload_interval)
+        holder.load()
+        holder.start_following()
     logger = None
     feedback = None
     name = deployment or (holder.current.name if holder.current else "default")
@@ -49,7 +64,7 @@ def build_app(
 
 
 def serve(
-    model_uri: str,
+    model_uri: str | None,
     host: str = "127.0.0.1",
     port: int = 8080,
     tracking_uri: str | None = None,

@@ -1,5 +1,6 @@
 """Metadata store on SQLAlchemy: SQLite (embedded default) or PostgreSQL."""
 
+from loopml.store.metadata._deployments import DeploymentRecord, SqlDeploymentStore
 from loopml.store.metadata._engine import create_store_engine, normalize_db_url
 from loopml.store.metadata._migrate import current_revision, head_revision, upgrade
 from loopml.store.metadata._registry import SqlRegistryStore
@@ -13,6 +14,8 @@ from loopml.store.metadata._store import (
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
     "DEFAULT_EXPERIMENT_NAME",
+    "DeploymentRecord",
+    "SqlDeploymentStore",
     "SqlRegistryStore",
     "SqlTrackingStore",
     "create_store_engine",

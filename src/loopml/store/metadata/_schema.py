@@ -271,3 +271,17 @@ events = Table(
     Column("reason", Text, nullable=True),
     Index("ix_events_entity", "entity_type", "entity_id"),
 )
+
+# -- deployments ---------------------------------------------------------------------------
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("model_name", String(256), nullable=False),
+    Column("strategy", String(32), nullable=False),  # single | canary | shadow | ab | blue_green
+    Column("state", Text, nullable=False),  # JSON: routes, guards, candidate, timestamps
+    Column("revision", Integer, nullable=False),  # bumps on every change; servers poll it
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+)

@@ -1,0 +1,104 @@
+"""End to end: `loopml serve --deployment` with a canary that guards roll back, and the
+CLI driving a deployment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from _servers import free_port
+from loopml.cli import app
+from loopml.deployments import DeploymentClient
+
+
+def _serve(store: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    exe = Path(sys.executable).parent / "loopml"
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--deployment", "prod", "--port", str(port), "-t", store],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LOOPML_RELOAD_INTERVAL": "0.2"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server not ready")
+
+
+def test_canary_is_rolled_back_automatically(store, data):
+    X, _ = data
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "deploy",
+            "canary",
+            "prod",
+            "-m",
+            "models:/diabetes/3",
+            "--weight",
+            "0.3",
+            "--min-requests",
+            "30",
+            "-t",
+            store,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "candidate v3 (0.3)" in res.stdout
+    proc, url = _serve(store)
+    try:
+        row = X.head(1).to_dict(orient="records")[0]
+        seen: list[tuple[int, str]] = []
+        with httpx.Client() as client:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                r = client.post(f"{url}/predict", json=row)
+                seen.append((r.status_code, r.json()["model_version"]))
+                state = DeploymentClient(store).get("prod").state
+                if state["status"] == "rolled_back" and len(seen) > 100:
+                    break
+        assert {s for s, _ in seen} == {200}
+        assert {v for _, v in seen} == {"1", "3"}
+        assert DeploymentClient(store).get("prod").state["candidate"] is None
+        time.sleep(0.6)  # the server picks up the new revision
+        after = [httpx.post(f"{url}/predict", json=row).json()["model_version"] for _ in range(30)]
+        assert set(after) == {"1"}
+        history = json.loads(
+            runner.invoke(app, ["deploy", "history", "prod", "--json", "-t", store]).stdout
+        )
+        assert [h["action"] for h in history] == ["created", "canary", "rollback"]
+        assert "Jensen-Shannon" in history[-1]["reason"]
+        status = runner.invoke(app, ["deploy", "status", "prod", "-t", store])
+        assert "rolled_back" in status.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+
+
+def test_cli_switch_and_rollback(store):
+    runner = CliRunner()
+    res = runner.invoke(app, ["deploy", "switch", "prod", "-m", "models:/diabetes/2", "-t", store])
+    assert res.exit_code == 0 and "standby v1" in res.stdout
+    res = runner.invoke(app, ["deploy", "rollback", "prod", "--reason", "oops", "-t", store])
+    assert res.exit_code == 0 and "diabetes v1" in res.stdout
+    bad = runner.invoke(
+        app, ["deploy", "canary", "prod", "-m", "models:/diabetes/2", "--weight", "2", "-t", store]
+    )
+    assert bad.exit_code == 1 and "between 0 and 1" in bad.stderr
