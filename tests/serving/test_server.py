@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import Ridge
 
+from _servers import free_port
 from loopml.registry import RegistryClient
 
 
@@ -156,3 +160,62 @@ def test_hot_reload_without_errors_and_logs_flushed(own_server, store, data):
     assert set(table.column("model_version").to_pylist()) == {"1", "2"}
     first = json.loads(table.column("inputs")[0].as_py())
     assert set(first) == set(X.columns)
+
+
+def test_async_jobs_and_openapi_schema(server, data):
+    X, y = data
+    row = X.head(1).to_dict(orient="records")[0]
+    r = httpx.post(f"{server.url}/predict/async", json=[row, row])
+    assert r.status_code == 202 and r.json()["status"] == "queued"
+    job_id = r.json()["job_id"]
+    deadline = time.monotonic() + 30
+    while (job := httpx.get(f"{server.url}/jobs/{job_id}").json())["status"] != "done":
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline
+        time.sleep(0.05)
+    expected = Ridge(alpha=0.1).fit(X, y).predict(X.head(1))[0]
+    assert job["result"]["predictions"] == pytest.approx([expected, expected])
+    assert httpx.post(f"{server.url}/predict/async", json={"bmi": "x"}).status_code == 422
+    assert httpx.get(f"{server.url}/jobs/nope").status_code == 404
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    record = body["schema"]["oneOf"][0]
+    assert record["properties"]["bmi"] == {"type": "number"} and "age" in record["required"]
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_multiple_workers(store, data):
+    X, _ = data
+    port = free_port()
+    exe = Path(sys.executable).parent / "loopml"
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "serve",
+            "models:/diabetes@champion",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "-t",
+            store,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        row = X.head(1).to_dict(orient="records")[0]
+        codes = {httpx.post(f"{url}/predict", json=row).status_code for _ in range(20)}
+        assert codes == {200}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)

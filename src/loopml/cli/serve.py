@@ -24,6 +24,7 @@ def serve(
         "URI, only names the prediction log partition.",
     ),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes."),
     tracking_uri: str | None = TrackingUri,
 ) -> None:
     """Serve a model over HTTP: /predict, MLflow's /invocations and OIP v2 /v2/models/….
@@ -37,4 +38,4 @@ def serve(
     uri = chosen_uri(ctx, tracking_uri)
     what = model_uri or f"deployment {deployment}"
     print_note(f"serving {what} on http://{host}:{port} (Ctrl+C to stop)")
-    run_server(model_uri, host, port, uri, deployment, not no_log)
+    run_server(model_uri, host, port, uri, deployment, not no_log, workers)

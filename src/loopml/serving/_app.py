@@ -230,7 +230,30 @@ def create_app(
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/predict")
+    record_schema = _record_schema(holder)
+    predict_doc = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            record_schema,
+                            {"type": "array", "items": record_schema},
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "records": {"type": "array", "items": record_schema}
+                                },
+                            },
+                        ]
+                    }
+                }
+            },
+        }
+    }
+
+    @app.post("/predict", openapi_extra=predict_doc)
     async def predict(request: Request) -> dict[str, Any]:
         body = await _json_body(request, max_body)
         predictions, ids, answered, route = _score(
@@ -243,6 +266,40 @@ def create_app(
             "model_version": answered.version,
             "route": route,
         }
+
+    jobs = _Jobs()
+
+    @app.post("/predict/async", status_code=202, openapi_extra=predict_doc)
+    async def predict_async(request: Request) -> dict[str, Any]:
+        body = await _json_body(request, max_body)
+        frame = predict_frame(body)
+        served = _served()
+        sig = served.model.signature
+        if sig is not None and sig.inputs:
+            sig.validate(frame)  # reject bad input now, not in the job
+        headers = dict(request.headers)
+
+        def work() -> dict[str, Any]:
+            predictions, ids, answered, route = _score(served, frame, headers)
+            return {
+                "predictions": predictions,
+                "request_ids": ids,
+                "model_name": answered.name,
+                "model_version": answered.version,
+                "route": route,
+            }
+
+        return {"job_id": jobs.submit(work), "status": "queued"}
+
+    @app.get("/jobs/{job_id}")
+    async def job(job_id: str) -> dict[str, Any]:
+        found = jobs.get(job_id)
+        if found is None:
+            raise NotFoundError(
+                f"job {job_id!r} does not exist (finished jobs are kept for "
+                f"the last {_Jobs.KEEP} jobs)"
+            )
+        return found
 
     @app.post("/invocations")
     async def invocations(request: Request) -> dict[str, Any]:
@@ -332,6 +389,71 @@ def create_app(
         return await _infer(request, name, version)
 
     return app
+
+
+class _Jobs:
+    """Background prediction jobs: a small thread pool and the last results in memory."""
+
+    KEEP = 10_000
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loopml-job")
+        self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[[], dict[str, Any]]) -> str:
+        job_id = uuid.uuid4().hex
+        with self._lock:
+            self._jobs[job_id] = {"job_id": job_id, "status": "queued"}
+            while len(self._jobs) > self.KEEP:
+                self._jobs.popitem(last=False)
+
+        def run() -> None:
+            self._set(job_id, status="running")
+            try:
+                self._set(job_id, status="done", result=work())
+            except LoopmlError as exc:
+                self._set(job_id, status="failed", error=str(exc))
+            except Exception as exc:  # reported in the job, never lost
+                log.exception("job %s failed", job_id)
+                self._set(job_id, status="failed", error=repr(exc))
+
+        self._pool.submit(run)
+        return job_id
+
+    def _set(self, job_id: str, **values: Any) -> None:
+        with self._lock:
+            if job_id in self._jobs:
+                self._jobs[job_id] = {**self._jobs[job_id], **values}
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+
+def _record_schema(holder: Any) -> dict[str, Any]:
+    served = holder.current
+    sig = served.model.signature if served is not None else None
+    if sig is None or not sig.inputs:
+        return {"type": "object"}
+    kinds = {"integer": "integer", "float": "number", "boolean": "boolean"}
+    props: dict[str, Any] = {}
+    for c in sig.inputs:
+        prop: dict[str, Any] = {"type": kinds.get(c.type, "string")}
+        if c.categories is not None:
+            prop["enum"] = list(c.categories)
+        if c.nullable:
+            prop = {"anyOf": [prop, {"type": "null"}]}
+        props[c.name] = prop
+    return {
+        "type": "object",
+        "properties": props,
+        "required": [c.name for c in sig.inputs],
+        "title": f"{served.name} v{served.version} record",
+    }
 
 
 def _feedback_body(body: Any) -> tuple[list[str], list[Any]]:

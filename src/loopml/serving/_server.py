@@ -63,6 +63,17 @@ def build_app(
     return create_app(holder, logger, max_body, on_shutdown=_flush, feedback=feedback)
 
 
+def app_from_env() -> FastAPI:
+    """App factory for multi-worker uvicorn: settings come from LOOPML_SERVE_* variables."""
+    return build_app(
+        os.environ.get("LOOPML_SERVE_MODEL") or None,
+        os.environ.get("LOOPML_TRACKING_URI") or None,
+        os.environ.get("LOOPML_SERVE_DEPLOYMENT") or None,
+        os.environ.get("LOOPML_SERVE_LOG", "1") == "1",
+        reload_interval=float(os.environ.get("LOOPML_RELOAD_INTERVAL", "2.0")),
+    )
+
+
 def serve(
     model_uri: str | None,
     host: str = "127.0.0.1",
@@ -70,10 +81,29 @@ def serve(
     tracking_uri: str | None = None,
     deployment: str | None = None,
     log_predictions: bool = True,
+    workers: int = 1,
 ) -> None:
-    """Serve a model until interrupted."""
+    """Serve a model (or a deployment) until interrupted; ``workers`` > 1 forks processes."""
+    if workers < 1:
+        raise ValidationError(f"--workers {workers} must be at least 1")
     if tracking_uri:
         os.environ["LOOPML_TRACKING_URI"] = tracking_uri
+    if workers > 1:
+        os.environ.update(
+            LOOPML_SERVE_MODEL=model_uri or "",
+            LOOPML_SERVE_DEPLOYMENT=deployment or "",
+            LOOPML_SERVE_LOG="1" if log_predictions else "0",
+        )
+        uvicorn.run(
+            "loopml.serving._server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return
     interval = float(os.environ.get("LOOPML_RELOAD_INTERVAL", "2.0"))
     app = build_app(model_uri, tracking_uri, deployment, log_predictions, reload_interval=interval)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
