@@ -27,3 +27,5 @@ def test_demo_tracks_every_candidate(tmp_path, capsys, monkeypatch):
     assert champion.run_id == best.info.run_id and champion.version == 1
     assert "Model card: diabetes version 1" in out and "Limitations" in out
     assert "└─ model diabetes/1 [READY]" in out
+    assert "Serving 300 requests" in out and "p99" in out
+    assert "prediction log: 300 rows, 300 labelled" in out

@@ -1,7 +1,8 @@
 """``make demo``: train regressors on scikit-learn's diabetes data, track, rank and register.
 
 The best candidate is registered as ``diabetes``, gets the ``champion`` alias, and its
-model card and lineage are printed.
+model card and lineage are printed. Then the champion is served on a local port, a few
+hundred requests and their labels are sent, and latencies and log locations are printed.
 
 Run with ``python -m loopml.demo [--tracking-uri PATH]``. Uses the embedded store
 (``./.loopml`` unless ``LOOPML_HOME``/``LOOPML_TRACKING_URI`` say otherwise).
@@ -10,10 +11,14 @@ Run with ``python -m loopml.demo [--tracking-uri PATH]``. Uses the embedded stor
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
+import threading
 import time
 
+import httpx
 import numpy as np
+import uvicorn
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
@@ -28,9 +33,11 @@ from sklearn.preprocessing import StandardScaler
 
 import loopml
 from loopml.registry import lineage, model_card_markdown
+from loopml.serving import build_app, joined_log
 
 EXPERIMENT = "diabetes-demo"
 REGISTERED_MODEL = "diabetes"
+DEPLOYMENT = "diabetes-demo"
 LIMITATIONS = (
     "Trained on 442 patients of one study (scikit-learn's diabetes data); not validated on "
     "other populations. Predicts a disease-progression score, not a diagnosis."
@@ -132,10 +139,57 @@ def main(argv: list[str] | None = None) -> None:
     console.print(Markdown(model_card_markdown(registry, REGISTERED_MODEL, version)))
     console.print("[bold]Lineage[/bold]")
     console.print(lineage(registry, REGISTERED_MODEL, version).render(), highlight=False)
+    serve_and_feed(console)
     console.print(
         f"Next: [cyan]loopml models versions {REGISTERED_MODEL}[/cyan] · "
-        f"[cyan]loopml runs list --experiment {EXPERIMENT}[/cyan]"
+        f"[cyan]loopml serve models:/{REGISTERED_MODEL}@champion[/cyan] · "
+        f"[cyan]loopml feedback log -d {DEPLOYMENT}[/cyan]"
     )
+
+
+def serve_and_feed(console: Console, requests: int = 300) -> dict[str, float]:
+    """Serve the champion on a local port, send requests and labels, report latencies."""
+    data = load_diabetes(as_frame=True)
+    X, y = data.data, data.target
+    app = build_app(f"models:/{REGISTERED_MODEL}@champion", loopml.get_tracking_uri(), DEPLOYMENT)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    latencies, ids, labels = [], [], []
+    with httpx.Client(timeout=10) as http:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo server did not start")
+            time.sleep(0.05)
+        for i in range(requests):
+            row = X.iloc[i % len(X)].to_dict()
+            start = time.perf_counter()
+            answer = http.post(f"{url}/predict", json=row).raise_for_status().json()
+            latencies.append((time.perf_counter() - start) * 1000)
+            ids += answer["request_ids"]
+            labels.append(float(y.iloc[i % len(y)]))
+        http.post(f"{url}/feedback", json={"request_ids": ids, "labels": labels})
+    server.should_exit = True
+    thread.join(30)  # shutdown flushes the prediction log
+    p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    joined = joined_log(loopml.tracking.get_client(), DEPLOYMENT)
+    labelled = joined.dropna(subset=["label"])
+    rmse = float(np.sqrt(np.mean((labelled["prediction"] - labelled["label"]) ** 2)))
+    root = loopml.tracking.get_client().store.default_artifact_root
+    console.print(
+        f"[bold]Serving[/bold] {requests} requests to {url}: latency p50 {p50:.2f} ms, "
+        f"p95 {p95:.2f} ms, p99 {p99:.2f} ms"
+    )
+    console.print(
+        f"prediction log: {len(joined)} rows, {len(labelled)} labelled (live RMSE {rmse:.2f}) "
+        f"under {root}/predictions/deployment={DEPLOYMENT} and {root}/feedback/"
+    )
+    return {"p50": float(p50), "p99": float(p99), "rows": len(joined), "labelled": len(labelled)}
 
 
 def promote(run_id: str, model_name: str) -> int:
