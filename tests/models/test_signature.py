@@ -69,3 +69,25 @@ def test_array_input_needs_matching_width(frame):
     assert sig.validate(np.array([[1, 2.0]])).shape == (1, 2)
     with pytest.raises(ValidationError, match="expects 2: age, income"):
         sig.validate(np.array([[1, 2, 3]]))
+
+
+def test_small_and_large_frames_report_the_same_problems(frame):
+    """Small frames are checked in plain Python, large ones with pandas: same verdicts."""
+    from loopml.models import _signature
+
+    sig = infer_signature(frame)
+    bad = pd.DataFrame(
+        {"age": [1.5, 2.0], "income": [None, 1.0], "city": ["paris", "oslo"], "member": ["y", "n"]}
+    )
+    small = pytest.raises(ValidationError)
+    with small as fast:
+        sig.validate(bad)
+    old = _signature.SMALL_FRAME
+    _signature.SMALL_FRAME = 0
+    try:
+        with pytest.raises(ValidationError) as slow:
+            sig.validate(bad)
+    finally:
+        _signature.SMALL_FRAME = old
+    assert str(fast.value) == str(slow.value)
+    assert "age: expected integer, got fractional numbers" in str(fast.value)

@@ -16,6 +16,7 @@ import pandas as pd
 from loopml.errors import ValidationError
 
 MAX_CATEGORIES = 100
+SMALL_FRAME = 64  # up to this many rows, values are checked in plain Python (fast path)
 NUMERIC = ("integer", "float")
 
 
@@ -66,17 +67,23 @@ class Signature:
         """
         frame = as_frame(data, self.input_names)
         problems = []
+        small = len(frame) <= SMALL_FRAME
         for spec in self.inputs:
             if spec.name not in frame.columns:
                 problems.append(f"{spec.name}: missing column (expected {spec.type})")
                 continue
-            problems += _check_column(spec, frame[spec.name])
+            column = frame[spec.name]
+            if small:
+                problems += _check_values(spec, column.tolist(), str(column.dtype))
+            else:
+                problems += _check_column(spec, column)
         if problems:
             raise ValidationError(
                 f"input does not match the model signature ({len(problems)} problem"
                 f"{'s' if len(problems) > 1 else ''}):\n  - " + "\n  - ".join(problems)
             )
-        return frame[self.input_names]
+        names = self.input_names
+        return frame if list(frame.columns) == names else frame[names]
 
 
 def _spec_dict(spec: ColumnSpec) -> dict[str, Any]:
@@ -180,6 +187,58 @@ def infer_signature(inputs: Any, outputs: Any = None) -> Signature:
             for c in out_frame.columns
         )
     return Signature(specs, out_specs)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "boolean"
+    if isinstance(value, int | np.integer):
+        return "integer"
+    if isinstance(value, float | np.floating):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return "datetime"
+    return type(value).__name__
+
+
+def _check_values(spec: ColumnSpec, values: list[Any], dtype: str) -> list[str]:
+    """The same checks as :func:`_check_column` on a few plain values (no pandas calls)."""
+    present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
+    problems = []
+    missing = len(values) - len(present)
+    if missing and not spec.nullable:
+        problems.append(
+            f"{spec.name}: {missing} missing value(s), but the column was never missing in training"
+        )
+    if not present:
+        return problems
+    kinds = {_kind_of(v) for v in present}
+    if spec.type == "datetime" and dtype.startswith("datetime64"):
+        kinds = {"datetime"}
+    if spec.type == "float":
+        wrong = kinds - {"integer", "float"}
+    elif spec.type == "integer":
+        wrong = kinds - {"integer", "float"}
+        if not wrong and any(isinstance(v, float) and not v.is_integer() for v in present):
+            problems.append(f"{spec.name}: expected integer, got fractional numbers")
+    else:
+        wrong = kinds - {spec.type}
+    if wrong:
+        sample = next(v for v in present if _kind_of(v) in wrong)
+        found = "string" if "string" in wrong else sorted(wrong)[0]
+        problems.append(f"{spec.name}: expected {spec.type}, got {found} (e.g. {sample!r})")
+        return problems
+    if spec.categories is not None:
+        unseen = sorted({str(v) for v in present} - set(spec.categories))
+        if unseen:
+            shown = ", ".join(repr(u) for u in unseen[:5])
+            problems.append(
+                f"{spec.name}: unseen categor{'ies' if len(unseen) > 1 else 'y'} {shown}; "
+                f"known: {', '.join(spec.categories[:10])}"
+            )
+    return problems
 
 
 def _check_column(spec: ColumnSpec, series: pd.Series) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import sklearn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -31,7 +32,7 @@ from prometheus_client import (
 from loopml.errors import LoopmlError, NotFoundError, ValidationError
 from loopml.serving._model_holder import ModelHolder, Served
 from loopml.serving._payloads import invocations_frame, oip_frame, predict_frame
-from loopml.serving._predlog import PredictionLogger, PredictionRecord
+from loopml.serving._predlog import PredictionLogger
 from loopml.serving._router import DeploymentRouter
 
 log = logging.getLogger(__name__)
@@ -131,22 +132,23 @@ def create_app(
         sig = served.model.signature
         clean = sig.validate(frame) if sig is not None and sig.inputs else frame
         start = time.perf_counter()
-        predictions = _as_list(served.model.model.predict(clean))
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            predictions = _as_list(served.model.model.predict(clean))
         elapsed_ms = (time.perf_counter() - start) * 1000
         ids = ids or [uuid.uuid4().hex for _ in range(len(clean))]
         holder.record(route, True, elapsed_ms, predictions)
         metrics.predictions.labels(served.version).inc(len(ids))
         if logger is not None:
-            now = int(time.time() * 1000)
-            per_row = elapsed_ms / max(len(ids), 1)
-            for rid, row, out in zip(
-                ids, clean.to_dict(orient="records"), predictions, strict=True
-            ):
-                logger.log(
-                    PredictionRecord(
-                        rid, now, served.name, served.version, route, per_row, row, out
-                    )
-                )
+            logger.log_request(
+                ids,
+                clean,
+                predictions,
+                int(time.time() * 1000),
+                served.name,
+                served.version,
+                route,
+                elapsed_ms,
+            )
         return predictions, ids, clean
 
     def _mirror(served: Served, frame: pd.DataFrame, ids: list[str]) -> None:

@@ -42,6 +42,37 @@ class PredictionRecord:
 
 
 @dataclass
+class _Request:
+    """A queued request, expanded to one record per row by the writer thread."""
+
+    ids: list[str]
+    frame: Any
+    predictions: list[Any]
+    timestamp_ms: int
+    model_name: str
+    model_version: str
+    route: str
+    latency_ms: float
+
+    def expand(self) -> list[PredictionRecord]:
+        rows = self.frame.to_dict(orient="records")
+        per_row = self.latency_ms / max(len(self.ids), 1)
+        return [
+            PredictionRecord(
+                rid,
+                self.timestamp_ms,
+                self.model_name,
+                self.model_version,
+                self.route,
+                per_row,
+                row,
+                out,
+            )
+            for rid, row, out in zip(self.ids, rows, self.predictions, strict=True)
+        ]
+
+
+@dataclass
 class PredictionLogger:
     """Buffers records and writes a Parquet file per flush from one background thread."""
 
@@ -73,6 +104,35 @@ class PredictionLogger:
         except queue.Full:
             self.dropped += 1
 
+    def log_request(
+        self,
+        ids: list[str],
+        frame: Any,
+        predictions: list[Any],
+        timestamp_ms: int,
+        model_name: str,
+        model_version: str,
+        route: str,
+        latency_ms: float,
+    ) -> None:
+        """Queue a whole answered request; rows are expanded on the writer thread, so the
+        request pays only for one queue put."""
+        try:
+            self._queue.put_nowait(
+                _Request(
+                    ids,
+                    frame,
+                    predictions,
+                    timestamp_ms,
+                    model_name,
+                    model_version,
+                    route,
+                    latency_ms,
+                )  # type: ignore[arg-type]
+            )
+        except queue.Full:
+            self.dropped += len(ids)
+
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued and stop the thread."""
         self._queue.put(None)
@@ -89,7 +149,9 @@ class PredictionLogger:
             if item is None:
                 self._write(batch)
                 return
-            if item is not ...:
+            if isinstance(item, _Request):
+                batch.extend(item.expand())
+            elif item is not ...:
                 batch.append(item)
             if batch and (
                 len(batch) >= self.flush_rows or time.monotonic() - last >= self.flush_interval
