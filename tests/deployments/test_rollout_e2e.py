@@ -102,3 +102,43 @@ def test_cli_switch_and_rollback(store):
         app, ["deploy", "canary", "prod", "-m", "models:/diabetes/2", "--weight", "2", "-t", store]
     )
     assert bad.exit_code == 1 and "between 0 and 1" in bad.stderr
+
+
+def test_shadow_is_promoted_automatically(store, data):
+    X, _ = data
+    client = DeploymentClient(store)
+    from loopml.deployments import Guards
+
+    # a shadow's latency is measured on a background thread competing for the GIL, so this
+    # test allows a generous latency ratio; error rate and divergence keep their defaults
+    client.shadow(
+        "prod", "models:/diabetes/2", guards=Guards(min_requests=200, max_p95_latency_ratio=50)
+    )
+    proc, url = _serve(store)
+    try:
+        rows = X.head(50).to_dict(orient="records")
+        answered: list[str] = []
+        with httpx.Client() as http:
+            deadline = time.monotonic() + 60
+            i = 0
+            while (status := client.get("prod").state["status"]) != "promoted":
+                assert status == "rolling_out", client.history("prod")[-1]
+                assert time.monotonic() < deadline, "the shadow was never promoted"
+                r = http.post(f"{url}/predict", json=rows[i % len(rows)])
+                assert r.status_code == 200
+                answered.append(r.json()["model_version"])
+                i += 1
+        # a shadow never answers: version 1 until the promotion, version 2 after it
+        assert answered[0] == "1" and answered == sorted(answered)
+        from loopml.registry import RegistryClient
+
+        assert RegistryClient(store).resolve("models:/diabetes@champion").version == 2
+        deadline = time.monotonic() + 10
+        while httpx.post(f"{url}/predict", json=rows[0]).json()["model_version"] != "2":
+            assert time.monotonic() < deadline, "the server kept answering with version 1"
+            time.sleep(0.1)
+        last = client.history("prod")[-1]
+        assert last.action == "promote" and last.reason.startswith("guard: healthy")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)

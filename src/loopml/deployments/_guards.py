@@ -18,7 +18,10 @@ from loopml.errors import ValidationError
 class Guards:
     """Thresholds of a canary or shadow rollout."""
 
-    min_requests: int = 200  # candidate requests before any verdict
+    # candidate requests before any verdict; divergence of histograms is noisy on small
+    # samples, so keep this at 200 or more (JS distance of two same-distribution samples of
+    # 200 stays below 0.2)
+    min_requests: int = 200
     min_minutes: float = 0.0  # and this long since the rollout started (for promotion)
     max_error_rate_increase: float = 0.02  # candidate error rate minus primary's
     max_p95_latency_ratio: float = 2.0  # candidate p95 / primary p95
@@ -78,10 +81,16 @@ class Verdict:
     reason: str
 
 
-def js_distance(a: list[float], b: list[float], bins: int = 20) -> float:
-    """Jensen-Shannon distance (base 2, 0..1) between two samples' histograms."""
+def js_distance(a: list[float], b: list[float], bins: int | None = None) -> float:
+    """Jensen-Shannon distance (base 2, 0..1) between two samples' histograms.
+
+    By default the number of bins grows with the smaller sample (sqrt(n)/2, 4 to 20), so
+    small samples from the same distribution do not look different by chance.
+    """
     if not a or not b:
         return 0.0
+    if bins is None:
+        bins = int(min(20, max(4, np.sqrt(min(len(a), len(b))) / 2)))
     lo, hi = min(min(a), min(b)), max(max(a), max(b))
     if hi == lo:
         return 0.0
