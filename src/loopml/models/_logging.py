@@ -12,7 +12,7 @@ from typing import Any
 from loopml.errors import ValidationError
 from loopml.models._package import LoadedModel, load_package, save_model
 from loopml.models._signature import Signature
-from loopml.tracking import active_run, get_client, start_run
+from loopml.tracking import Client, active_run, get_client, start_run
 from loopml.tracking import end_run as _end_run
 
 LOGGED_MODELS_TAG = "loopml.loggedModels"
@@ -35,6 +35,7 @@ def log_model(
     *,
     input_example: Any = None,
     training_data: Any = None,
+    training_labels: Any = None,
     signature: Signature | None = None,
     flavor: str | None = None,
     serialization: str | None = None,
@@ -43,7 +44,8 @@ def log_model(
     """Save ``model`` as a package under the active run's artifacts (``runs:/<id>/<name>``).
 
     Starts (and ends) a run when none is active. ``training_data`` gives the signature
-    and the reference profile that monitoring compares against later.
+    and the reference profile that monitoring compares against later; ``training_labels``
+    adds a label profile for label drift.
     """
     if not name or name.startswith("/") or ".." in name.split("/"):
         raise ValidationError(
@@ -61,6 +63,7 @@ def log_model(
                 input_example=input_example,
                 signature=signature,
                 training_data=training_data,
+                training_labels=training_labels,
                 flavor=flavor,
                 serialization=serialization,
                 run_id=run_id,
@@ -81,9 +84,14 @@ def log_model(
 
 
 def load_model(
-    model_uri: str | os.PathLike, dst_path: str | os.PathLike | None = None
+    model_uri: str | os.PathLike,
+    dst_path: str | os.PathLike | None = None,
+    client: Client | None = None,
 ) -> LoadedModel:
-    """Load a model package from a folder or ``runs:/<run_id>/<path>``; checksums are verified."""
+    """Load a model package from a folder or ``runs:/<run_id>/<path>``; checksums are verified.
+
+    ``client`` picks the store ``runs:/`` URIs are read from (default: the active one).
+    """
     uri = str(model_uri)
     if uri.startswith("runs:/"):
         rest = uri.removeprefix("runs:/").strip("/")
@@ -94,12 +102,12 @@ def load_model(
                 "e.g. runs:/3f2a…/model"
             )
         dst = str(dst_path) if dst_path is not None else tempfile.mkdtemp(prefix="loopml-model-")
-        local = get_client().download_artifacts(run_id, artifact_path, dst)
+        local = (client or get_client()).download_artifacts(run_id, artifact_path, dst)
         return load_package(local)
     if uri.startswith("models:/"):
         raise ValidationError(
-            f"model URI {uri!r} names the model registry, which is not available in this "
-            "version yet; load by runs:/<run_id>/<path> or a folder"
+            f"model URI {uri!r} names the model registry; load it with loopml.load_model "
+            "or RegistryClient.load_model"
         )
     if "://" in uri:
         raise ValidationError(

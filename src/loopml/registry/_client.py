@@ -135,7 +135,7 @@ class RegistryClient:
         """Load ``models:/…``, ``runs:/…`` or a folder; checksums are verified."""
         uri = str(model_uri)
         if not uri.startswith("models:/"):
-            return _load_package_uri(uri)
+            return _load_package_uri(uri, client=self.tracking)
         version = self.resolve(uri)
         if version.status != ModelVersionStatus.READY:
             raise ConflictError(

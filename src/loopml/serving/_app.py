@@ -31,7 +31,15 @@ from prometheus_client import (
 
 from loopml.errors import LoopmlError, NotFoundError, ValidationError
 from loopml.serving._model_holder import ModelHolder, Served
-from loopml.serving._payloads import invocations_frame, oip_frame, predict_frame
+from loopml.serving._payloads import (
+    Rows,
+    invocations_frame,
+    invocations_rows,
+    oip_frame,
+    predict_frame,
+    predict_rows,
+    signature_frame,
+)
 from loopml.serving._predlog import PredictionLogger
 from loopml.serving._router import DeploymentRouter
 
@@ -52,6 +60,27 @@ class ORJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         """Serialize with orjson."""
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class _Input:
+    """A request's input: its plain rows when small and record-shaped (the fast path), and
+    its frame, built only when something needs it."""
+
+    __slots__ = ("_build", "_frame", "rows")
+
+    def __init__(
+        self, frame: pd.DataFrame | Callable[[], pd.DataFrame], rows: Rows | None = None
+    ) -> None:
+        self.rows = rows
+        self._frame = frame if isinstance(frame, pd.DataFrame) else None
+        self._build = None if isinstance(frame, pd.DataFrame) else frame
+
+    def frame(self) -> pd.DataFrame:
+        """The request's frame as the payload parser builds it (raises on a bad body)."""
+        if self._frame is None:
+            assert self._build is not None
+            self._frame = self._build()
+        return self._frame
 
 
 class _Metrics:
@@ -77,6 +106,52 @@ class _Metrics:
         if logger is not None:
             queue_depth.set_function(lambda: logger.depth)
             dropped.set_function(lambda: logger.dropped)
+        self._latency: dict[str, Any] = {}
+        self._requests: dict[tuple[str, int], Any] = {}
+
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        """Record one answered request (label children are cached: this runs per request)."""
+        latency = self._latency.get(endpoint)
+        if latency is None:
+            latency = self._latency[endpoint] = self.latency.labels(endpoint)
+        latency.observe(seconds)
+        key = (endpoint, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = self.requests.labels(endpoint, str(status))
+        counter.inc()
+
+
+class _Observe:
+    """Pure ASGI middleware: in-flight gauge, latency histogram and status counts."""
+
+    def __init__(self, app: Any, metrics: _Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = scope["path"]
+        if endpoint.startswith("/v2/models/"):
+            endpoint = "/v2/models/{name}" + ("/infer" if endpoint.endswith("/infer") else "")
+        status = 500
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            metrics.in_flight.dec()
+            metrics.observe(endpoint, status, time.perf_counter() - start)
 
 
 async def _json_body(request: Request, max_body: int) -> Any:
@@ -127,10 +202,15 @@ def create_app(
         return holder.current
 
     def _predict(
-        served: Served, frame: pd.DataFrame, route: str, ids: list[str] | None = None
+        served: Served, inp: _Input, route: str, ids: list[str] | None = None
     ) -> tuple[list[Any], list[str], pd.DataFrame]:
         sig = served.model.signature
-        clean = sig.validate(frame) if sig is not None and sig.inputs else frame
+        if sig is not None and sig.inputs:
+            clean = signature_frame(inp.rows, sig) if inp.rows is not None else None
+            if clean is None:
+                clean = sig.validate(inp.frame())
+        else:
+            clean = inp.frame()
         start = time.perf_counter()
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             predictions = _as_list(served.model.model.predict(clean))
@@ -151,20 +231,22 @@ def create_app(
             )
         return predictions, ids, clean
 
-    def _mirror(served: Served, frame: pd.DataFrame, ids: list[str]) -> None:
+    def _mirror(served: Served, inp: _Input, ids: list[str]) -> None:
         try:
-            _predict(served, frame, "shadow", ids)
+            _predict(served, inp, "shadow", ids)
         except Exception:  # a failing shadow never affects the answer
             holder.record("shadow", False, 0.0)
 
+    routed = isinstance(holder, DeploymentRouter)  # a single model needs no frame to pick
+
     def _score(
-        served: Served, frame: pd.DataFrame, headers: dict[str, str] | None = None
+        served: Served, inp: _Input, headers: dict[str, str] | None = None
     ) -> tuple[list[Any], list[str], Served, str]:
         """Predict on the route the request falls on; returns who answered and how."""
-        chosen, route = holder.pick(frame, headers or {})
+        chosen, route = holder.pick(inp.frame() if routed else None, headers or {})
         if route not in ("primary", "a"):
             try:
-                predictions, ids, _ = _predict(chosen, frame, route)
+                predictions, ids, _ = _predict(chosen, inp, route)
                 return predictions, ids, chosen, route
             except ValidationError:
                 raise
@@ -172,10 +254,10 @@ def create_app(
                 log.warning("candidate %s failed: %s", chosen.version, exc)
                 holder.record(route, False, 0.0)
         route = route if route == "a" else "primary"
-        predictions, ids, _ = _predict(served, frame, route)
+        predictions, ids, _ = _predict(served, inp, route)
         shadow = holder.shadow()
         if shadow is not None:
-            threading.Thread(target=_mirror, args=(shadow, frame, ids), daemon=True).start()
+            threading.Thread(target=_mirror, args=(shadow, inp, ids), daemon=True).start()
         return predictions, ids, served, route
 
     def _error(status: int, content: dict[str, Any]) -> ORJSONResponse:
@@ -200,20 +282,7 @@ def create_app(
     app.add_exception_handler(NotFoundError, _missing)
     app.add_exception_handler(LoopmlError, _loopml)
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next):  # type: ignore[no-untyped-def]
-        endpoint = request.url.path
-        if endpoint.startswith("/v2/models/"):
-            endpoint = "/v2/models/{name}" + ("/infer" if endpoint.endswith("/infer") else "")
-        metrics.in_flight.inc()
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            metrics.in_flight.dec()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        return response
+    app.add_middleware(_Observe, metrics=metrics)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -255,19 +324,23 @@ def create_app(
         }
     }
 
-    @app.post("/predict", openapi_extra=predict_doc)
-    async def predict(request: Request) -> dict[str, Any]:
+    # The scoring endpoints answer with a Response: FastAPI then skips validating and
+    # re-encoding the returned dict, which costs more than the rest of a small request.
+    @app.post("/predict", openapi_extra=predict_doc, response_model=dict[str, Any])
+    async def predict(request: Request) -> Response:
         body = await _json_body(request, max_body)
-        predictions, ids, answered, route = _score(
-            _served(), predict_frame(body), dict(request.headers)
+        served = _served()
+        inp = _Input(lambda: predict_frame(body), predict_rows(body))
+        predictions, ids, answered, route = _score(served, inp, dict(request.headers))
+        return ORJSONResponse(
+            {
+                "predictions": predictions,
+                "request_ids": ids,
+                "model_name": answered.name,
+                "model_version": answered.version,
+                "route": route,
+            }
         )
-        return {
-            "predictions": predictions,
-            "request_ids": ids,
-            "model_name": answered.name,
-            "model_version": answered.version,
-            "route": route,
-        }
 
     jobs = _Jobs()
 
@@ -282,7 +355,7 @@ def create_app(
         headers = dict(request.headers)
 
         def work() -> dict[str, Any]:
-            predictions, ids, answered, route = _score(served, frame, headers)
+            predictions, ids, answered, route = _score(served, _Input(frame), headers)
             return {
                 "predictions": predictions,
                 "request_ids": ids,
@@ -303,11 +376,13 @@ def create_app(
             )
         return found
 
-    @app.post("/invocations")
-    async def invocations(request: Request) -> dict[str, Any]:
+    @app.post("/invocations", response_model=dict[str, Any])
+    async def invocations(request: Request) -> Response:
         body = await _json_body(request, max_body)
-        predictions, *_ = _score(_served(), invocations_frame(body), dict(request.headers))
-        return {"predictions": predictions}
+        served = _served()
+        inp = _Input(lambda: invocations_frame(body), invocations_rows(body))
+        predictions, *_ = _score(served, inp, dict(request.headers))
+        return ORJSONResponse({"predictions": predictions})
 
     @app.post("/feedback")
     async def post_feedback(request: Request) -> dict[str, Any]:
@@ -362,7 +437,7 @@ def create_app(
         served = _named(name, version)
         sig = served.model.signature
         frame = oip_frame(body, sig.input_names if sig else [])
-        predictions, ids, served, _ = _score(served, frame, dict(request.headers))
+        predictions, ids, served, _ = _score(served, _Input(frame), dict(request.headers))
         array = np.asarray(predictions)
         return {
             "model_name": served.name,

@@ -3,6 +3,10 @@
 Layout under the log root: ``deployment=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet``.
 Logging never blocks a request: a full buffer drops the entry and counts it; ``close``
 flushes everything.
+
+A request pays for one ``deque.append``. The writer thread is not woken per request: it
+wakes a few times a second, takes everything queued at once and expands it to rows, so the
+serving thread and the writer do not trade the GIL on every request.
 """
 
 from __future__ import annotations
@@ -10,20 +14,24 @@ from __future__ import annotations
 import io
 import json
 import logging
-import queue
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loopml.store.artifacts import open_artifact_store
 
 log = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 @dataclass
@@ -55,7 +63,11 @@ class _Request:
     latency_ms: float
 
     def expand(self) -> list[PredictionRecord]:
-        rows = self.frame.to_dict(orient="records")
+        frame = self.frame
+        names = _names(frame.columns)
+        # to_numpy(object) yields the same plain Python values as to_dict(orient="records"),
+        # at a hundredth of the cost for a one-row frame.
+        rows = [dict(zip(names, values, strict=True)) for values in _object_rows(frame)]
         per_row = self.latency_ms / max(len(self.ids), 1)
         return [
             PredictionRecord(
@@ -72,6 +84,34 @@ class _Request:
         ]
 
 
+_NAMES: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _names(columns: Any) -> list[str]:
+    """Column names as strings; cached per Index object, as most requests share one."""
+    found = _NAMES.get(id(columns))
+    if found is not None and found[0] is columns:
+        return found[1]
+    names = [str(c) for c in columns]
+    if len(_NAMES) > 256:
+        _NAMES.clear()
+    _NAMES[id(columns)] = (columns, names)
+    return names
+
+
+def _json(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=str, option=_JSON_OPTIONS).decode()
+    except TypeError:  # e.g. integers over 64 bits
+        return json.dumps(value, default=str)
+
+
+def _object_rows(frame: Any) -> list[list[Any]]:
+    if not len(frame.columns):
+        return [[] for _ in range(len(frame))]
+    return frame.to_numpy(dtype=object).tolist()
+
+
 @dataclass
 class PredictionLogger:
     """Buffers records and writes a Parquet file per flush from one background thread."""
@@ -83,26 +123,28 @@ class PredictionLogger:
     flush_rows: int = 5_000
     dropped: int = 0
     written: int = 0
-    _queue: queue.Queue[PredictionRecord | None] = field(init=False)
+    poll_interval: float = 0.1  # how often the writer takes what is queued
+    _queue: deque[PredictionRecord | _Request] = field(init=False)
     _thread: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
-        self._queue = queue.Queue(maxsize=self.capacity)
+        self._queue = deque()
+        self._closing = threading.Event()
         self._store = open_artifact_store(self.root)
         self._thread = threading.Thread(target=self._loop, name="loopml-predlog", daemon=True)
         self._thread.start()
 
     @property
     def depth(self) -> int:
-        """Records waiting to be written."""
-        return self._queue.qsize()
+        """Entries (records or requests) waiting to be written."""
+        return len(self._queue)
 
     def log(self, record: PredictionRecord) -> None:
         """Queue a record; when the buffer is full the record is dropped and counted."""
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
+        if len(self._queue) >= self.capacity:
             self.dropped += 1
+            return
+        self._queue.append(record)
 
     def log_request(
         self,
@@ -116,46 +158,45 @@ class PredictionLogger:
         latency_ms: float,
     ) -> None:
         """Queue a whole answered request; rows are expanded on the writer thread, so the
-        request pays only for one queue put."""
-        try:
-            self._queue.put_nowait(
-                _Request(
-                    ids,
-                    frame,
-                    predictions,
-                    timestamp_ms,
-                    model_name,
-                    model_version,
-                    route,
-                    latency_ms,
-                )  # type: ignore[arg-type]
-            )
-        except queue.Full:
+        request pays only for one append."""
+        if len(self._queue) >= self.capacity:
             self.dropped += len(ids)
+            return
+        self._queue.append(
+            _Request(
+                ids, frame, predictions, timestamp_ms, model_name, model_version, route, latency_ms
+            )
+        )
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued and stop the thread."""
-        self._queue.put(None)
+        self._closing.set()
         self._thread.join(timeout)
 
     def _loop(self) -> None:
         batch: list[PredictionRecord] = []
         last = time.monotonic()
+        wait = min(self.poll_interval, self.flush_interval)
         while True:
-            try:
-                item = self._queue.get(timeout=self.flush_interval)
-            except queue.Empty:
-                item = ...  # type: ignore[assignment]
-            if item is None:
+            closing = self._closing.wait(wait)
+            while self._queue:
+                item = self._queue.popleft()
+                try:
+                    if isinstance(item, _Request):
+                        batch.extend(item.expand())
+                    else:
+                        batch.append(item)
+                except Exception:  # a malformed entry never stops the writer
+                    log.exception("a prediction log entry could not be read")
+                    self.dropped += len(item.ids) if isinstance(item, _Request) else 1
+                if len(batch) >= self.flush_rows:
+                    self._write(batch)
+                    batch = []
+                    last = time.monotonic()
+            if closing:
                 self._write(batch)
                 return
-            if isinstance(item, _Request):
-                batch.extend(item.expand())
-            elif item is not ...:
-                batch.append(item)
-            if batch and (
-                len(batch) >= self.flush_rows or time.monotonic() - last >= self.flush_interval
-            ):
+            if batch and time.monotonic() - last >= self.flush_interval:
                 self._write(batch)
                 batch = []
                 last = time.monotonic()
@@ -163,11 +204,11 @@ class PredictionLogger:
     def _write(self, batch: list[PredictionRecord]) -> None:
         if not batch:
             return
-        by_date: dict[str, list[PredictionRecord]] = {}
+        by_day: dict[int, list[PredictionRecord]] = {}
         for r in batch:
-            day = datetime.fromtimestamp(r.timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-            by_date.setdefault(day, []).append(r)
-        for day, rows in by_date.items():
+            by_day.setdefault(r.timestamp_ms // DAY_MS, []).append(r)
+        for number, rows in by_day.items():
+            day = datetime.fromtimestamp(number * DAY_MS / 1000, tz=UTC).strftime("%Y-%m-%d")
             table = pa.table(
                 {
                     "request_id": [r.request_id for r in rows],
@@ -177,8 +218,8 @@ class PredictionLogger:
                     "route": [r.route for r in rows],
                     "latency_ms": pa.array([r.latency_ms for r in rows], pa.float64()),
                     "status": pa.array([r.status for r in rows], pa.int32()),
-                    "inputs": [json.dumps(r.inputs, default=str) for r in rows],
-                    "output": [json.dumps(r.output, default=str) for r in rows],
+                    "inputs": [_json(r.inputs) for r in rows],
+                    "output": [_json(r.output) for r in rows],
                 }
             )
             sink = io.BytesIO()
