@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format bench-setup bench clean
+.PHONY: setup demo test lint format bench-setup bench bench-serving bench-drift-setup bench-drift clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,5 +38,17 @@ bench-setup: $(STAMP)
 bench: bench-setup
 	$(PY) benchmarks/tracking.py
 
+bench-serving: bench-setup
+	$(PY) benchmarks/serving.py
+
+# Evidently 0.7 pins its own dependency versions: it gets a venv of its own.
+bench-drift-setup: $(STAMP)
+	@test -x .venv-evidently/bin/python || $(PYTHON) -m venv .venv-evidently
+	.venv-evidently/bin/python -m pip install --quiet --upgrade pip
+	.venv-evidently/bin/python -m pip install --quiet 'evidently>=0.7,<0.8'
+
+bench-drift: bench-drift-setup
+	$(PY) benchmarks/drift.py
+
 clean:
-	rm -rf $(VENV) .venv-bench .loopml build src/*.egg-info
+	rm -rf $(VENV) .venv-bench .venv-evidently .loopml build src/*.egg-info

@@ -90,3 +90,45 @@ def tracking(tmp_path, monkeypatch):
     loopml.enable_async_logging(False)
     _fluent._async_default = False
     loopml.set_tracking_uri(tmp_path / "unused")
+
+
+def _find_chromium() -> str | None:
+    import shutil
+
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a Chromium binary for headless rendering tests, installed when missing.
+
+    Looks for ``/usr/bin/chromium`` or ``chromium`` on PATH; when absent and running as root,
+    installs Debian's package; otherwise the test fails (never skips) with how to fix it.
+    """
+    import subprocess
+
+    found = _find_chromium()
+    if found is not None:
+        return found
+    if os.geteuid() != 0:
+        pytest.fail(
+            "Chromium is not installed and tests are not running as root; install it with "
+            "`sudo apt-get install chromium` (Debian) or put a `chromium` binary on PATH"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    steps = (
+        ["apt-get", *lock, "update", "-q"],
+        ["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", "chromium"],
+    )
+    for cmd in steps:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            command = " ".join(cmd)
+            pytest.fail(f"`{command}` failed while installing Chromium:\n{done.stderr[-3000:]}")
+    found = _find_chromium()
+    if found is None:
+        pytest.fail("the chromium package was installed but no chromium binary was found")
+    return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from loopml import demo
 from loopml.registry import RegistryClient
 from loopml.tracking import Client
@@ -29,3 +31,14 @@ def test_demo_tracks_every_candidate(tmp_path, capsys, monkeypatch):
     assert "└─ model diabetes/1 [READY]" in out
     assert "Serving 300 requests" in out and "p99" in out
     assert "prediction log: 300 rows, 300 labelled" in out
+    # monitoring: four replayed weeks, drift from week 3, alerts fire, a report is written
+    assert "Monitor diabetes-weekly" in out
+    assert "fired: drift_share >= 0.5" in out
+    assert "ALERT [critical] critical: rmse > 70 for 2 windows" in out
+    report = out.split("drift report (HTML): ")[1].split()[0]
+    assert report.endswith("report.html") and Path(report).exists()
+    from loopml.monitoring import MonitorClient
+
+    windows = MonitorClient(str(tmp_path / "store")).windows(demo.MONITOR)
+    assert [w.metrics["dataset_drift"] for w in windows] == [0.0, 0.0, 1.0, 1.0]
+    assert [w.rows for w in windows] == [700, 700, 700, 700]

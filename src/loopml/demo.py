@@ -3,6 +3,8 @@
 The best candidate is registered as ``diabetes``, gets the ``champion`` alias, and its
 model card and lineage are printed. Then the champion is served on a local port, a few
 hundred requests and their labels are sent, and latencies and log locations are printed.
+Finally four later weeks of traffic are replayed with drift injected from week 3; a weekly
+monitor runs over them, alerts fire, and the HTML report's path is printed.
 
 Run with ``python -m loopml.demo [--tracking-uri PATH]``. Uses the embedded store
 (``./.loopml`` unless ``LOOPML_HOME``/``LOOPML_TRACKING_URI`` say otherwise).
@@ -21,6 +23,7 @@ import numpy as np
 import uvicorn
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 from sklearn.datasets import load_diabetes
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
@@ -32,12 +35,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import loopml
+from loopml.monitoring import MonitorClient, WindowOutcome
 from loopml.registry import lineage, model_card_markdown
-from loopml.serving import build_app, joined_log
+from loopml.serving import PredictionLogger, build_app, joined_log, write_feedback
+from loopml.serving._logs import PREDICTIONS, log_root
 
 EXPERIMENT = "diabetes-demo"
 REGISTERED_MODEL = "diabetes"
 DEPLOYMENT = "diabetes-demo"
+REPLAY = "diabetes-replay"
+MONITOR = "diabetes-weekly"
+DRIFTED = ("bmi", "bp", "s3", "s4", "s5", "s6")  # an older, heavier population from week 3
+DAY_MS = 86_400_000
 LIMITATIONS = (
     "Trained on 442 patients of one study (scikit-learn's diabetes data); not validated on "
     "other populations. Predicts a disease-progression score, not a diagnosis."
@@ -75,7 +84,11 @@ def train_all(console: Console) -> str:
                 model.fit(X_train, y_train)
                 loopml.log_metric("fit_seconds", time.perf_counter() - start)
                 loopml.log_model(
-                    model, "model", training_data=X_train, input_example=X_test.head(3)
+                    model,
+                    "model",
+                    training_data=X_train,
+                    training_labels=y_train,
+                    input_example=X_test.head(3),
                 )
                 pred = model.predict(X_test)
                 loopml.log_metrics(
@@ -140,10 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     console.print("[bold]Lineage[/bold]")
     console.print(lineage(registry, REGISTERED_MODEL, version).render(), highlight=False)
     serve_and_feed(console)
+    monitor_month(console)
     console.print(
         f"Next: [cyan]loopml models versions {REGISTERED_MODEL}[/cyan] · "
         f"[cyan]loopml serve models:/{REGISTERED_MODEL}@champion[/cyan] · "
-        f"[cyan]loopml feedback log -d {DEPLOYMENT}[/cyan]"
+        f"[cyan]loopml monitor reports {MONITOR}[/cyan] · "
+        f"[cyan]loopml monitor alerts[/cyan]"
     )
 
 
@@ -190,6 +205,97 @@ def serve_and_feed(console: Console, requests: int = 300) -> dict[str, float]:
         f"under {root}/predictions/deployment={DEPLOYMENT} and {root}/feedback/"
     )
     return {"p50": float(p50), "p99": float(p99), "rows": len(joined), "labelled": len(labelled)}
+
+
+def replay_month(weeks: int = 4, per_day: int = 100) -> int:
+    """Write ``weeks`` of simulated traffic with labels into the prediction log of REPLAY.
+
+    The clock starts at the next UTC midnight; from week 3 six features drift upwards and
+    the true progression grows with them. Returns the replay's start (ms).
+    """
+    data = load_diabetes(as_frame=True)
+    X, y = data.data, data.target
+    model = loopml.load_model(f"models:/{REGISTERED_MODEL}@champion")
+    version = loopml.RegistryClient(loopml.get_tracking_uri()).resolve(
+        f"models:/{REGISTERED_MODEL}@champion"
+    )
+    client = loopml.tracking.get_client()
+    logger = PredictionLogger(log_root(client, PREDICTIONS), REPLAY, flush_interval=0.1)
+    start = (int(time.time() * 1000) // DAY_MS + 1) * DAY_MS
+    rng = np.random.default_rng(7)
+    ids: list[str] = []
+    labels: list[float] = []
+    for day in range(7 * weeks):
+        pick = rng.integers(0, len(X), per_day)
+        rows, truth = X.iloc[pick].reset_index(drop=True), y.iloc[pick].to_numpy()
+        if day >= 14:
+            for col in DRIFTED:
+                rows[col] = rows[col] + 1.5 * X[col].std()
+            truth = truth * 1.35
+        preds = model.predict(rows)
+        day_ids = [f"replay-{day}-{i}" for i in range(per_day)]
+        latency = float(rng.uniform(2, 6) * per_day)
+        stamp = start + day * DAY_MS + 12 * 3_600_000
+        logger.log_request(
+            day_ids,
+            rows,
+            [float(p) for p in preds],
+            stamp,
+            REGISTERED_MODEL,
+            str(version.version),
+            "primary",
+            latency,
+        )
+        ids += day_ids
+        labels += (truth + rng.normal(0, 20, per_day)).tolist()
+    logger.close()
+    write_feedback(client, REPLAY, ids, labels)
+    return start
+
+
+def monitor_month(console: Console, weeks: int = 4) -> list[WindowOutcome]:
+    """Replay later weeks with drift, run a weekly monitor over them, show alerts and report."""
+    start = replay_month(weeks)
+    monitors = MonitorClient(loopml.get_tracking_uri())
+    if MONITOR in {m.name for m in monitors.list()}:
+        monitors.delete(MONITOR)
+    monitors.create(
+        REPLAY,
+        name=MONITOR,
+        window="7d",
+        every="0 6 * * 1",
+        alerts=["drift_share >= 0.5", "critical: rmse > 70 for 2 windows"],
+        channels=["log"],
+    )
+    grid = Table(title=f"Monitor {MONITOR}: {weeks} replayed weeks of {REPLAY}")
+    for column in ("week", "rows", "drift share", "drifted columns", "RMSE", "alerts"):
+        grid.add_column(column)
+    outcomes = []
+    for week in range(weeks):
+        outcome = monitors.run(MONITOR, end=start + (week + 1) * 7 * DAY_MS)
+        outcomes.append(outcome)
+        m = outcome.window.metrics
+        drifted = [
+            k.split(".", 1)[1] for k, v in m.items() if k.startswith("drift_detected.") and v
+        ]
+        changes = [f"fired: {a.rule}" for a in outcome.fired]
+        changes += [f"resolved: {a.rule}" for a in outcome.resolved]
+        grid.add_row(
+            str(week + 1),
+            str(outcome.window.rows),
+            f"{m.get('drift_share', 0):.2f}",
+            ", ".join(drifted) or "-",
+            f"{m['rmse']:.1f}" if "rmse" in m else "-",
+            "\n".join(changes) or "-",
+        )
+    console.print(grid)
+    for alert in monitors.alerts(MONITOR, "firing"):
+        console.print(
+            f"[bold red]ALERT[/bold red] {escape(f'[{alert.severity}] {alert.rule}')}: "
+            f"{escape(alert.message)}"
+        )
+    console.print(f"drift report (HTML): {outcomes[-1].html_path}", soft_wrap=True)
+    return outcomes
 
 
 def promote(run_id: str, model_name: str) -> int:

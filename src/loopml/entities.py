@@ -255,3 +255,65 @@ class Approval:
     approver: str
     reason: str
     time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """A monitor of one deployment: window length, schedule, alert rules and channels.
+
+    ``config`` keys: ``window_ms``, ``schedule`` (cron), ``rules`` (list of rule texts),
+    ``channels`` (list of channel specs), ``segment`` (column), ``methods`` /
+    ``thresholds`` (per-column drift overrides), ``share_threshold``.
+    """
+
+    name: str
+    deployment: str
+    config: dict
+    creation_time: int
+    last_updated_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorWindow:
+    """The stored result of one monitor window: its metrics and where the report is."""
+
+    id: int
+    monitor: str
+    window_start: int
+    window_end: int
+    created_time: int
+    status: str  # ok | empty
+    rows: int
+    metrics: dict
+    run_id: str | None = None
+    report_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert of a rule: fires once while its condition holds, resolves when it clears."""
+
+    id: int
+    monitor: str
+    rule: str
+    severity: str
+    state: str  # firing | resolved
+    value: float | None
+    fired_time: int
+    resolved_time: int | None
+    window_id: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDelivery:
+    """One delivery of an alert event to a channel, after all its attempts."""
+
+    id: int
+    alert_id: int
+    channel: str
+    event: str  # fired | resolved
+    status: str  # delivered | failed
+    attempts: int
+    time: int
+    error: str | None = None

@@ -6,7 +6,18 @@ global ``--tracking-uri`` and error handling are in :mod:`loopml.cli._app`.
 
 from __future__ import annotations
 
-from loopml.cli import db, deploy, experiments, feedback, models, runs, serve
+from loopml.cli import (
+    build,
+    db,
+    deploy,
+    experiments,
+    feedback,
+    models,
+    monitor,
+    predict,
+    runs,
+    serve,
+)
 from loopml.cli._app import app
 
 app.add_typer(experiments.app, name="experiments")
@@ -16,6 +27,9 @@ app.add_typer(db.app, name="db")
 app.command("serve")(serve.serve)
 app.add_typer(feedback.app, name="feedback")
 app.add_typer(deploy.app, name="deploy")
+app.command("predict")(predict.predict)
+app.add_typer(build.app, name="build")
+app.add_typer(monitor.app, name="monitor")
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loopml.errors import ConflictError, NotFoundError, ValidationError
@@ -125,6 +126,7 @@ def save_model(
     input_example: Any = None,
     signature: Signature | None = None,
     training_data: Any = None,
+    training_labels: Any = None,
     flavor: str | None = None,
     serialization: str | None = None,
     run_id: str | None = None,
@@ -133,7 +135,8 @@ def save_model(
     """Write ``model`` as a package folder at ``path`` (which must not exist yet).
 
     The signature is inferred from ``training_data`` (or ``input_example``) and the model's
-    predictions on it; a reference profile is computed from ``training_data``.
+    predictions on it; a reference profile is computed from ``training_data``, the model's
+    outputs on it (prediction drift) and ``training_labels`` when given (label drift).
     ``code_paths`` are Python files or packages copied into ``code/`` and put on
     ``sys.path`` when the model is loaded (for custom model classes).
     """
@@ -175,7 +178,7 @@ def save_model(
             example_file = "input_example.json"
         if training_data is not None:
             (staging / "reference_profile.json").write_text(
-                json.dumps(profile_frame(training_data))
+                json.dumps(_reference_profile(model, training_data, training_labels))
             )
             profile_file = "reference_profile.json"
         versions = _versions(chosen.packages)
@@ -204,6 +207,27 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+PROFILE_PREDICTION_ROWS = 100_000
+
+
+def _reference_profile(model: Any, training_data: Any, training_labels: Any) -> dict[str, Any]:
+    """Profile of the inputs plus, under ``outputs`` and ``labels``, of predictions and labels."""
+    frame = as_frame(training_data)
+    profile = profile_frame(frame)
+    sample = frame.head(PROFILE_PREDICTION_ROWS)
+    try:
+        outputs = np.asarray(model.predict(sample))
+    except Exception:  # a model that cannot score its own training data has no output profile
+        outputs = None
+    if outputs is not None and outputs.ndim == 1:
+        profile["outputs"] = profile_frame(pd.DataFrame({"prediction": outputs}))
+    if training_labels is not None:
+        labels = np.asarray(training_labels)
+        if labels.ndim == 1:
+            profile["labels"] = profile_frame(pd.DataFrame({"label": labels}))
+    return profile
 
 
 def _predict_sample(model: Any, frame: pd.DataFrame) -> Any:

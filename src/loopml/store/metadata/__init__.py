@@ -3,6 +3,7 @@
 from loopml.store.metadata._deployments import DeploymentRecord, SqlDeploymentStore
 from loopml.store.metadata._engine import create_store_engine, normalize_db_url
 from loopml.store.metadata._migrate import current_revision, head_revision, upgrade
+from loopml.store.metadata._monitors import SqlMonitorStore
 from loopml.store.metadata._registry import SqlRegistryStore
 from loopml.store.metadata._store import (
     DEFAULT_EXPERIMENT_ID,
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_EXPERIMENT_NAME",
     "DeploymentRecord",
     "SqlDeploymentStore",
+    "SqlMonitorStore",
     "SqlRegistryStore",
     "SqlTrackingStore",
     "create_store_engine",

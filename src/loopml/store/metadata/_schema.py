@@ -285,3 +285,75 @@ deployments = Table(
     Column("creation_time", BigInteger, nullable=False),
     Column("last_updated_time", BigInteger, nullable=False),
 )
+
+# -- monitors and alerts --------------------------------------------------------------------
+
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("deployment", String(256), nullable=False),
+    Column("config", Text, nullable=False),  # JSON: window, schedule, rules, channels, options
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+)
+
+monitor_windows = Table(
+    "monitor_windows",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "monitor",
+        String(256),
+        ForeignKey("monitors.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("window_start", BigInteger, nullable=False),
+    Column("window_end", BigInteger, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # ok | empty
+    Column("rows", Integer, nullable=False),
+    Column("metrics", Text, nullable=False),  # JSON: every named number of the window
+    Column("run_id", String(32), nullable=True),  # tracking run holding the report artifacts
+    Column("report_uri", Text, nullable=True),
+    Index("ix_monitor_windows_monitor_end", "monitor", "window_end"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "monitor",
+        String(256),
+        ForeignKey("monitors.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("rule", Text, nullable=False),  # the rule as written, e.g. "rmse > 8 for 2 windows"
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # firing | resolved
+    Column("value", Float, nullable=True),
+    Column("fired_time", BigInteger, nullable=False),
+    Column("resolved_time", BigInteger, nullable=True),
+    Column("window_id", BigInteger, nullable=True),
+    Column("message", Text, nullable=False),
+    Index("ix_alerts_monitor_state", "monitor", "state"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "alert_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("alerts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", Text, nullable=False),
+    Column("event", String(16), nullable=False),  # fired | resolved
+    Column("status", String(16), nullable=False),  # delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("error", Text, nullable=True),
+)
