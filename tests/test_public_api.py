@@ -15,6 +15,9 @@ PACKAGES = [
     "loopml.store",
     "loopml.store.metadata",
     "loopml.store.artifacts",
+    "loopml.deployments",
+    "loopml.serving",
+    "loopml.monitoring",
 ]
 
 

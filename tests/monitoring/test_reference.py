@@ -153,8 +153,7 @@ def test_profile_findings_and_options():
 
 def test_profile_of_model_outputs_is_compared_like_any_column():
     rng = np.random.default_rng(12)
-    outputs = {"rows": 5000, "version": 2}
-    outputs |= profile_frame(pd.DataFrame({"prediction": rng.normal(0, 1, 5000)}))
+    outputs = profile_frame(pd.DataFrame({"prediction": rng.normal(0, 1, 5000)}))
     drifted = drift_from_profile(outputs, pd.DataFrame({"prediction": rng.normal(0.5, 1, 900)}))
     stable = drift_from_profile(outputs, pd.DataFrame({"prediction": rng.normal(0, 1, 900)}))
     assert drifted.columns[0].drifted and not stable.columns[0].drifted

@@ -136,6 +136,9 @@ def run(
     name: str = typer.Argument(..., help="Monitor name."),
     end: str | None = typer.Option(None, "--end", help="Window end (ISO 8601; default now)."),
     start: str | None = typer.Option(None, "--start", help="Window start (default end-window)."),
+    executor: str | None = typer.Option(
+        None, "--executor", "-x", help="Spread drift tests over Dask: dask or dask://HOST:PORT."
+    ),
     as_json: bool = JsonOutput,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
@@ -144,7 +147,7 @@ def run(
     Example: loopml monitor run taxi-prod
     """
     outcome = _client(ctx, tracking_uri).run(
-        name, end=_when(end, "--end"), start=_when(start, "--start")
+        name, end=_when(end, "--end"), start=_when(start, "--start"), executor=executor
     )
     w, m = outcome.window, outcome.window.metrics
     if as_json:
@@ -176,6 +179,66 @@ def run(
         out().print(Text(f"report: {outcome.html_path}"))
     elif w.report_uri:
         out().print(Text(f"report: {w.report_uri}"))
+
+
+@app.command("compare")
+def compare(
+    reference: str = typer.Argument(..., help="Reference Parquet file or folder."),
+    current: str = typer.Argument(..., help="Current Parquet file or folder."),
+    out_dir: str | None = typer.Option(
+        None, "--out", "-o", help="Folder for report.html and report.json."
+    ),
+    column: list[str] = typer.Option([], "--column", "-c", help="Compare only these columns."),
+    method: list[str] = typer.Option([], "--method", help="Method override COLUMN=METHOD."),
+    threshold: list[str] = typer.Option([], "--threshold", help="Threshold override COLUMN=X."),
+    share: float = typer.Option(0.5, "--drift-share", help="Drifted share for dataset drift."),
+    chunk_rows: int | None = typer.Option(
+        None, "--chunk-rows", help="Stream in chunks of this many rows (automatic above 1 GiB)."
+    ),
+    executor: str | None = typer.Option(
+        None, "--executor", "-x", help="dask (local cluster) or dask://HOST:PORT."
+    ),
+    as_json: bool = JsonOutput,
+) -> None:
+    """Drift between two Parquet datasets of any size, with an HTML/JSON report.
+
+    Example: loopml monitor compare train.parquet last_week.parquet --out drift/
+    """
+    from loopml.monitoring import compare_parquet, save_report
+
+    report, streamed = compare_parquet(
+        reference,
+        current,
+        columns=column or None,
+        methods=_kv(method, "--method", False),
+        thresholds=_kv(threshold, "--threshold", True),
+        share_threshold=share,
+        chunk_rows=chunk_rows,
+        executor=executor,
+    )
+    drift = report.drift
+    assert drift is not None
+    paths = save_report(report, out_dir) if out_dir else None
+    if as_json:
+        print_json(drift.to_dict() | {"streamed": streamed, "report": paths and str(paths[0])})
+        return
+    verdict = "DRIFT" if drift.dataset_drift else "no dataset drift"
+    how = "streamed in chunks" if streamed else "in memory"
+    print_note(f"{drift.reference_rows} reference rows, {drift.current_rows} current rows ({how})")
+    grid = table(verdict, "column", "kind", "method", "score", "threshold", "drift")
+    for c in sorted(drift.columns, key=lambda c: (not c.drifted, c.column)):
+        grid.add_row(
+            c.column,
+            c.kind,
+            c.method,
+            fmt_number(c.score),
+            fmt_number(c.threshold),
+            "DRIFT" if c.drifted else "ok",
+        )
+    out().print(grid)
+    out().print(f"{drift.drifted_count} of {len(drift.columns)} columns drifted")
+    if paths:
+        out().print(Text(f"report: {paths[0]}"))
 
 
 @app.command("reports")

@@ -189,8 +189,13 @@ class MonitorClient:
         *,
         end: datetime | int | None = None,
         start: datetime | int | None = None,
+        executor: Any = None,
     ) -> WindowOutcome:
-        """Compute one window now: [end - window, end) by default, end = now."""
+        """Compute one window now: [end - window, end) by default, end = now.
+
+        ``executor`` ("dask" or "dask://HOST:PORT") spreads the drift tests' columns over
+        a Dask cluster.
+        """
         monitor = self.store.get(name)
         end_ms = _ms(end) if end is not None else now_ms()
         start_ms = _ms(start) if start is not None else end_ms - int(monitor.config["window_ms"])
@@ -200,7 +205,7 @@ class MonitorClient:
             )
         frame = joined_log(self.tracking, monitor.deployment, start_ms, end_ms)
         history = [(w.window_end, w.metrics) for w in self.store.windows(name, limit=30)]
-        report = self.compute(monitor, frame, start_ms, end_ms, tuple(history))
+        report = self.compute(monitor, frame, start_ms, end_ms, tuple(history), executor)
         metrics = report.metrics()
         rows = len(frame)
         run = self._start_run(monitor, start_ms, end_ms)
@@ -242,6 +247,7 @@ class MonitorClient:
         start_ms: int,
         end_ms: int,
         history: tuple[tuple[int, dict[str, float]], ...] = (),
+        executor: Any = None,
     ) -> WindowReport:
         """The report of one window of log rows (no storing, no alerts)."""
         from loopml.monitoring._model_quality import model_quality, service_health
@@ -259,6 +265,7 @@ class MonitorClient:
             "methods": cfg.get("methods") or None,
             "thresholds": cfg.get("thresholds") or None,
             "share_threshold": cfg.get("share_threshold", 0.5),
+            "executor": executor,
         }
         logged = frame[[c for c in frame.columns if c not in LOG_COLUMNS]]
         features = list(logged.columns)

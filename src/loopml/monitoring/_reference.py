@@ -27,6 +27,7 @@ from loopml.monitoring._drift import (
     CategoricalSide,
     ColumnJob,
     NumericSide,
+    category_counts,
     float_values,
     method_for,
     run_job,
@@ -129,14 +130,20 @@ def _kind(entry: Mapping[str, Any], current: pd.Series, forced: ColumnKind | Non
     return "numerical"
 
 
-def _current_series(kind: ColumnKind, entry: Mapping[str, Any], series: pd.Series) -> pd.Series:
-    """The current column in the form the profile's keys have (strings or floats)."""
+def _current_data(
+    kind: ColumnKind, entry: Mapping[str, Any], series: pd.Series
+) -> pd.Series | CategoricalSide:
+    """The current column in the form of the profile's keys (numbers, strings or floats)."""
     if kind == "numerical":
         if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series):
             return series
         return pd.to_numeric(series, errors="coerce")
-    if "frequencies" in entry:  # the profile stores categories as strings
-        return series.astype(object).where(series.notna()).map(str, na_action="ignore")
+    if "frequencies" in entry:  # the profile stores categories as strings: count, then name
+        counts = category_counts(series)
+        counts.index = pd.Index([str(k) for k in counts.index], dtype=object)
+        counts = counts.groupby(level=0, sort=False).sum()
+        n = int(counts.sum())
+        return CategoricalSide(n, len(series) - n, counts, int(counts.size), rows=len(series))
     return pd.Series(float_values(pd.to_numeric(series, errors="coerce")))
 
 
@@ -218,7 +225,7 @@ def drift_from_profile(
             )
         else:
             reference = categorical_side_from_profile(entry)
-        cur = _current_series(kind, entry, series)
+        cur = _current_data(kind, entry, series)
         notes: list[Finding] = []
         if int(profile.get("version", 1)) < 2 and kind == "numerical":
             notes.append(

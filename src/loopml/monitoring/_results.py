@@ -61,8 +61,10 @@ class ColumnDrift:
     """The drift test of one column.
 
     ``score`` is what is compared to ``threshold``: the p-value for statistical tests
-    (drift when ``score < threshold``) and the distance for distances (drift when
-    ``score >= threshold``); ``higher_is_drift`` says which.
+    (drift when ``score < threshold``; ``<=`` for KS and Cramér-von Mises, as Evidently
+    does) and the distance for distances (drift when ``score >= threshold``; for
+    Wasserstein ``statistic`` is the raw distance and ``score`` the normed one);
+    ``higher_is_drift`` says which.
     """
 
     column: str
