@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
 
-from loopml.deployments import Guards, RouteStats, evaluate, js_distance
+from loopml.deployments import Guards, RouteStats, evaluate, js_distance, label_error
 from loopml.errors import ValidationError
 
 
@@ -58,3 +58,24 @@ def test_same_distribution_samples_of_default_size_do_not_diverge():
 def test_bad_guards_listed_together():
     with pytest.raises(ValidationError, match=r"min_requests=0.*max_divergence=2"):
         Guards(min_requests=0, max_divergence=2)
+
+
+def test_quality_guard_once_labels_arrive():
+    g = Guards(min_requests=100, min_labels=50, max_quality_degradation=0.1)
+    rng = np.random.default_rng(4)
+    good = stats()
+    labelled = lambda mean: RouteStats(  # noqa: E731
+        300, 0, [1.0] * 300, good.predictions, list(np.abs(rng.normal(mean, 1, 60)))
+    )
+    worse = evaluate(g, labelled(10.0), labelled(14.0), 1)
+    assert worse.action == "rollback" and "quality on labelled requests" in worse.reason
+    assert "60 and 60 labels" in worse.reason
+    assert evaluate(g, labelled(10.0), labelled(10.2), 1).action == "promote"
+    few = RouteStats(300, 0, [1.0] * 300, good.predictions, [50.0] * 10)
+    assert evaluate(g, labelled(10.0), few, 1).action == "promote"  # too few labels to judge
+
+
+def test_label_error():
+    assert label_error(3.0, 5) == 2.0
+    assert label_error("cat", "dog") == 1.0 and label_error("cat", "cat") == 0.0
+    assert label_error(True, 1.0) == 0.0 and label_error(None, 1.0) is None

@@ -142,3 +142,68 @@ def test_shadow_is_promoted_automatically(store, data):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
+
+
+def biased_model(model):  # type: ignore[no-untyped-def]
+    """Wraps a model and adds 80 to its answers: close in distribution, worse in quality."""
+
+    class Biased:
+        def __init__(self, inner):  # type: ignore[no-untyped-def]
+            self.inner = inner
+
+        def predict(self, frame):  # type: ignore[no-untyped-def]
+            return self.inner.predict(frame) + 80.0
+
+    return Biased(model)
+
+
+def test_shadow_with_worse_quality_is_rolled_back_once_labels_arrive(store, data):
+    from sklearn.linear_model import Ridge
+
+    import loopml
+    from loopml.deployments import Guards
+
+    X, y = data
+    loopml.set_tracking_uri(store)
+    with loopml.start_run():
+        loopml.log_model(
+            biased_model(Ridge(alpha=0.1).fit(X, y)),
+            "model",
+            training_data=X,
+            registered_model_name="diabetes",
+        )  # version 4
+    client = DeploymentClient(store)
+    # divergence and latency are allowed generously and promotion needs an hour: only the
+    # quality guard can decide here
+    guards = Guards(
+        min_requests=60,
+        min_minutes=60,
+        max_divergence=1.0,
+        max_p95_latency_ratio=100,
+        min_labels=40,
+    )
+    client.shadow("prod", "models:/diabetes/4", guards=guards)
+    proc, url = _serve(store)
+    try:
+        with httpx.Client() as http:
+            deadline = time.monotonic() + 60
+            i = 0
+            while client.get("prod").state["status"] == "rolling_out":
+                assert time.monotonic() < deadline, client.history("prod")[-1]
+                batch = X.iloc[[(i + k) % len(X) for k in range(10)]]
+                answer = http.post(f"{url}/predict", json=batch.to_dict(orient="records")).json()
+                labels = y.iloc[[(i + k) % len(X) for k in range(10)]].tolist()
+                time.sleep(0.05)  # the mirrored copy is scored on a background thread
+                sent = http.post(
+                    f"{url}/feedback",
+                    json={"request_ids": answer["request_ids"], "labels": labels},
+                )
+                assert sent.status_code == 200
+                i += 10
+        last = client.history("prod")[-1]
+        assert last.action == "rollback"
+        assert "quality on labelled requests" in last.reason
+        assert client.get("prod").state["candidate"] is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)

@@ -43,6 +43,8 @@ def _guards(
     max_p95_ratio: float,
     max_divergence: float,
     no_promote: bool,
+    min_labels: int,
+    max_quality: float,
 ) -> Guards:
     return Guards(
         min_requests=min_requests,
@@ -51,6 +53,8 @@ def _guards(
         max_p95_latency_ratio=max_p95_ratio,
         max_divergence=max_divergence,
         auto_promote=not no_promote,
+        min_labels=min_labels,
+        max_quality_degradation=max_quality,
     )
 
 
@@ -60,6 +64,14 @@ MaxErr = typer.Option(0.02, "--max-error-increase", help="Allowed error-rate inc
 MaxP95 = typer.Option(2.0, "--max-p95-ratio", help="Allowed candidate/primary p95 latency.")
 MaxDiv = typer.Option(0.2, "--max-divergence", help="Allowed Jensen-Shannon distance.")
 NoPromote = typer.Option(False, "--no-promote", help="Never promote automatically.")
+MinLabels = typer.Option(
+    50, "--min-labels", help="Labelled requests per route before quality is compared."
+)
+MaxQuality = typer.Option(
+    0.1,
+    "--max-quality-degradation",
+    help="Allowed relative increase of the candidate's mean error on labelled requests.",
+)
 
 
 @app.command("create")
@@ -89,12 +101,21 @@ def canary(
     max_p95_ratio: float = MaxP95,
     max_divergence: float = MaxDiv,
     no_promote: bool = NoPromote,
+    min_labels: int = MinLabels,
+    max_quality: float = MaxQuality,
     reason: str | None = Reason,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
     """Send a share of traffic to a candidate; guards roll back or promote it."""
     guards = _guards(
-        min_requests, min_minutes, max_error_increase, max_p95_ratio, max_divergence, no_promote
+        min_requests,
+        min_minutes,
+        max_error_increase,
+        max_p95_ratio,
+        max_divergence,
+        no_promote,
+        min_labels,
+        max_quality,
     )
     _show(_client(ctx, tracking_uri).canary(name, model, weight, guards, reason))
 
@@ -110,12 +131,21 @@ def shadow(
     max_p95_ratio: float = MaxP95,
     max_divergence: float = MaxDiv,
     no_promote: bool = NoPromote,
+    min_labels: int = MinLabels,
+    max_quality: float = MaxQuality,
     reason: str | None = Reason,
     tracking_uri: str | None = TrackingUri,
 ) -> None:
     """Mirror every request to a candidate; only the primary answers."""
     guards = _guards(
-        min_requests, min_minutes, max_error_increase, max_p95_ratio, max_divergence, no_promote
+        min_requests,
+        min_minutes,
+        max_error_increase,
+        max_p95_ratio,
+        max_divergence,
+        no_promote,
+        min_labels,
+        max_quality,
     )
     _show(_client(ctx, tracking_uri).shadow(name, model, guards, reason))
 

@@ -6,7 +6,7 @@ statistics of both routes and returns a verdict with its reason.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,10 @@ class Guards:
     max_p95_latency_ratio: float = 2.0  # candidate p95 / primary p95
     max_divergence: float = 0.2  # Jensen-Shannon distance of prediction distributions
     auto_promote: bool = True
+    # quality once labels arrive (POST /feedback): mean error on labelled requests (absolute
+    # error for numbers, mismatch share otherwise), compared when both routes have min_labels
+    min_labels: int = 50
+    max_quality_degradation: float = 0.1  # candidate error may exceed the primary's by 10%
 
     def __post_init__(self) -> None:
         problems = []
@@ -40,6 +44,10 @@ class Guards:
             problems.append(f"max_divergence={self.max_divergence} is not 0..1")
         if self.min_minutes < 0:
             problems.append(f"min_minutes={self.min_minutes} must be >= 0")
+        if self.min_labels < 1:
+            problems.append(f"min_labels={self.min_labels} must be at least 1")
+        if self.max_quality_degradation < 0:
+            problems.append(f"max_quality_degradation={self.max_quality_degradation} must be >= 0")
         if problems:
             raise ValidationError("invalid guards: " + "; ".join(problems))
 
@@ -61,6 +69,12 @@ class RouteStats:
     errors: int
     latencies_ms: list[float]
     predictions: list[float]
+    label_errors: list[float] = field(default_factory=list)  # per labelled request
+
+    @property
+    def mean_error(self) -> float | None:
+        """Mean error on labelled requests (None without labels)."""
+        return float(np.mean(self.label_errors)) if self.label_errors else None
 
     @property
     def error_rate(self) -> float:
@@ -129,6 +143,9 @@ def evaluate(guards: Guards, primary: RouteStats, candidate: RouteStats, minutes
             f"prediction distributions diverge: Jensen-Shannon {divergence:.3f} > "
             f"{guards.max_divergence}",
         )
+    quality = _quality_breach(guards, primary, candidate)
+    if quality is not None:
+        return Verdict("rollback", quality)
     if guards.auto_promote and minutes >= guards.min_minutes:
         return Verdict(
             "promote",
@@ -136,3 +153,31 @@ def evaluate(guards: Guards, primary: RouteStats, candidate: RouteStats, minutes
             f"(errors {candidate.error_rate:.3f}, divergence {divergence:.3f})",
         )
     return Verdict("wait", f"healthy so far; {minutes:.1f}/{guards.min_minutes} min")
+
+
+def label_error(prediction: Any, label: Any) -> float | None:
+    """Error of one labelled prediction: absolute difference for numbers, else 0/1 mismatch."""
+    if prediction is None or label is None:
+        return None
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(prediction, numbers) and isinstance(label, numbers):
+        if isinstance(prediction, bool) or isinstance(label, bool):
+            return float(prediction != label)
+        return abs(float(prediction) - float(label))
+    return float(str(prediction) != str(label))
+
+
+def _quality_breach(guards: Guards, primary: RouteStats, candidate: RouteStats) -> str | None:
+    n_p, n_c = len(primary.label_errors), len(candidate.label_errors)
+    if min(n_p, n_c) < guards.min_labels:
+        return None
+    p, c = primary.mean_error or 0.0, candidate.mean_error or 0.0
+    limit = p * (1 + guards.max_quality_degradation)
+    if c > limit and c - p > 1e-12:
+        worse = (c / p - 1) * 100 if p > 0 else float("inf")
+        return (
+            f"quality on labelled requests: candidate mean error {c:.4g} vs primary {p:.4g} "
+            f"(+{worse:.1f}% > {guards.max_quality_degradation * 100:.0f}%; "
+            f"{n_c} and {n_p} labels)"
+        )
+    return None

@@ -216,7 +216,7 @@ def create_app(
             predictions = _as_list(served.model.model.predict(clean))
         elapsed_ms = (time.perf_counter() - start) * 1000
         ids = ids or [uuid.uuid4().hex for _ in range(len(clean))]
-        holder.record(route, True, elapsed_ms, predictions)
+        holder.record(route, True, elapsed_ms, predictions, ids)
         metrics.predictions.labels(served.version).inc(len(ids))
         if logger is not None:
             logger.log_request(
@@ -390,7 +390,9 @@ def create_app(
         if feedback is None:
             raise _BadRequest(404, "this server does not accept feedback (started with --no-log)")
         ids, labels = _feedback_body(body)
-        return {"accepted": feedback(ids, labels)}
+        accepted = feedback(ids, labels)
+        holder.observe_labels(ids, labels)  # rollout guards score the routes' quality
+        return {"accepted": accepted}
 
     @app.get("/v2/health/live")
     async def v2_live() -> dict[str, bool]:

@@ -78,8 +78,19 @@ class ModelHolder:
         """No shadow route."""
         return None
 
-    def record(self, route: str, ok: bool, latency_ms: float, predictions: Any = None) -> None:
+    def record(
+        self,
+        route: str,
+        ok: bool,
+        latency_ms: float,
+        predictions: Any = None,
+        request_ids: Any = None,
+    ) -> None:
         """Nothing to track without a rollout."""
+
+    def observe_labels(self, request_ids: list[str], labels: list[Any]) -> int:
+        """Nothing to score without a rollout."""
+        return 0
 
     def metadata(self) -> dict[str, Any]:
         """Name, version, flavor and signature of the served model."""

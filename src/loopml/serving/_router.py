@@ -13,18 +13,19 @@ import logging
 import random
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from loopml.deployments import DeploymentClient, Guards, RouteStats, evaluate
+from loopml.deployments import DeploymentClient, Guards, RouteStats, evaluate, label_error
 from loopml.serving._model_holder import Served
 
 log = logging.getLogger(__name__)
 
 WINDOW = 5_000
+ANSWERS = 50_000  # recent answers kept for scoring labels that arrive later
 
 
 @dataclass
@@ -33,9 +34,16 @@ class _Stats:
     errors: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     predictions: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    label_errors: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
 
     def snapshot(self) -> RouteStats:
-        return RouteStats(self.requests, self.errors, list(self.latencies), list(self.predictions))
+        return RouteStats(
+            self.requests,
+            self.errors,
+            list(self.latencies),
+            list(self.predictions),
+            list(self.label_errors),
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class DeploymentRouter:
         self._models: dict[int, Served] = {}
         self._table: _Table | None = None
         self._stats: dict[str, _Stats] = {}
+        # request id -> [(stats key, prediction)] of recent answers, to score labels later
+        self._answers: OrderedDict[str, list[tuple[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,6 +97,7 @@ class DeploymentRouter:
                 candidate and candidate.version
             ):
                 self._stats = {"primary": _Stats(), "candidate": _Stats()}
+                self._answers.clear()
             self._table = _Table(record.revision, record.strategy, primary, candidate, state)
         log.info("deployment %s at revision %s: %s", self.name, record.revision, state)
 
@@ -126,9 +137,15 @@ class DeploymentRouter:
         return table.candidate if table.strategy == "shadow" else None
 
     def record(
-        self, route: str, ok: bool, latency_ms: float, predictions: list[Any] | None = None
+        self,
+        route: str,
+        ok: bool,
+        latency_ms: float,
+        predictions: list[Any] | None = None,
+        request_ids: list[str] | None = None,
     ) -> None:
-        """Count one answered (or failed) request of a route."""
+        """Count one answered (or failed) request of a route; ``request_ids`` (one per
+        prediction) let labels sent later to /feedback score the route's quality."""
         key = "primary" if route in ("primary", "a") else "candidate"
         with self._lock:
             stats = self._stats.setdefault(key, _Stats())
@@ -138,6 +155,24 @@ class DeploymentRouter:
             for p in predictions or ():
                 if isinstance(p, int | float):
                     stats.predictions.append(float(p))
+            if request_ids and predictions and self.table.candidate is not None:
+                for rid, p in zip(request_ids, predictions, strict=False):
+                    self._answers.setdefault(rid, []).append((key, p))
+                    self._answers.move_to_end(rid)
+                while len(self._answers) > ANSWERS:
+                    self._answers.popitem(last=False)
+
+    def observe_labels(self, request_ids: list[str], labels: list[Any]) -> int:
+        """Score remembered answers against ground truth; returns how many were scored."""
+        scored = 0
+        with self._lock:
+            for rid, label in zip(request_ids, labels, strict=False):
+                for key, prediction in self._answers.pop(rid, ()):
+                    error = label_error(prediction, label)
+                    if error is not None:
+                        self._stats.setdefault(key, _Stats()).label_errors.append(error)
+                        scored += 1
+        return scored
 
     # -- guards -----------------------------------------------------------------------
     def check_guards(self) -> str | None:
