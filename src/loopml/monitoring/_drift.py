@@ -749,7 +749,9 @@ def infer_kind(reference: pd.Series, current: pd.Series) -> ColumnKind:
     return "numerical"
 
 
-def _names(values: Iterable[str] | None, option: str, available: Sequence[str]) -> list[str]:
+def _names(
+    values: Iterable[str] | None, option: str, available: Sequence[str], source: str
+) -> list[str]:
     if values is None:
         return []
     if isinstance(values, str):
@@ -758,9 +760,68 @@ def _names(values: Iterable[str] | None, option: str, available: Sequence[str]) 
     unknown = [v for v in out if v not in available]
     if unknown:
         raise ValidationError(
-            f"{option}: column(s) {unknown} not in the reference; columns: {list(available)}"
+            f"{option}: column(s) {unknown} not in the {source}; columns: {list(available)}"
         )
     return out
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which columns to compare, forced kinds and validated per-column options."""
+
+    requested: list[str]
+    forced: dict[str, ColumnKind]
+    methods: dict[str, str]
+    thresholds: dict[str, float]
+
+
+def plan_columns(
+    available: Sequence[str],
+    columns: Sequence[str] | None,
+    numerical: Sequence[str] | None,
+    categorical: Sequence[str] | None,
+    methods: Mapping[str, str] | None,
+    thresholds: Mapping[str, float] | None,
+    share_threshold: float,
+    source: str = "reference",
+) -> ColumnPlan:
+    """Validate the column options shared by every drift entry point."""
+    requested = (
+        _names(columns, "columns", available, source) if columns is not None else list(available)
+    )
+    forced: dict[str, ColumnKind] = {
+        n: "numerical" for n in _names(numerical, "numerical", available, source)
+    }
+    cat = _names(categorical, "categorical", available, source)
+    both = sorted(set(forced) & set(cat))
+    if both:
+        raise ValidationError(f"columns {both} are declared both numerical and categorical")
+    forced |= {n: "categorical" for n in cat}
+    checked_methods, checked_thresholds = validate_options(
+        requested, methods, thresholds, share_threshold
+    )
+    return ColumnPlan(requested, forced, checked_methods, checked_thresholds)
+
+
+def window_findings(
+    empty: bool, current: Iterable[str], known: Iterable[str], restricted: bool, source: str
+) -> list[Finding]:
+    """The empty-window finding, or one per current column the reference does not know."""
+    if empty:
+        return [
+            Finding(
+                "empty_window",
+                "the current window has no rows; every column is reported without a verdict",
+            )
+        ]
+    if restricted:
+        return []
+    seen = set(known)
+    return [
+        Finding("unexpected_column", f"{c}: in the current window but not the {source}", c)
+        for c in map(str, current)
+        if c not in seen
+    ]
 
 
 def _coerce_current(name: str, kind: ColumnKind, series: pd.Series) -> tuple[pd.Series, list]:
@@ -806,31 +867,16 @@ def detect_drift(
     reference = reference.rename(columns=str)  # labels are matched by name
     current = current.rename(columns=str)
     available = list(reference.columns)
-    requested = _names(columns, "columns", available) if columns is not None else available
-    forced_num = set(_names(numerical, "numerical", available))
-    forced_cat = set(_names(categorical, "categorical", available))
-    both = sorted(forced_num & forced_cat)
-    if both:
-        raise ValidationError(f"columns {both} are declared both numerical and categorical")
-    methods, thresholds = validate_options(requested, methods, thresholds, share_threshold)
+    plan = plan_columns(
+        available, columns, numerical, categorical, methods, thresholds, share_threshold
+    )
+    requested, methods, thresholds = plan.requested, plan.methods, plan.thresholds
+    forced_num = {n for n, k in plan.forced.items() if k == "numerical"}
+    forced_cat = {n for n, k in plan.forced.items() if k == "categorical"}
     if len(reference) == 0:
         raise ValidationError("the reference DataFrame has no rows; pass a non-empty reference")
-
     empty = len(current) == 0
-    findings: list[Finding] = []
-    if empty:
-        findings.append(
-            Finding(
-                "empty_window",
-                "the current window has no rows; every column is reported without a verdict",
-            )
-        )
-    elif columns is None:
-        extra = [c for c in current.columns if c not in set(available)]
-        findings += [
-            Finding("unexpected_column", f"{c}: in the current window but not the reference", c)
-            for c in extra
-        ]
+    findings = window_findings(empty, current.columns, available, columns is not None, "reference")
     jobs = []
     for name in requested:
         ref_col = reference[name]

@@ -30,11 +30,12 @@ from loopml.monitoring._drift import (
     category_counts,
     float_values,
     method_for,
+    plan_columns,
     run_job,
     run_jobs,
     sample_from_counts,
     sample_from_quantiles,
-    validate_options,
+    window_findings,
 )
 from loopml.monitoring._results import ColumnKind, DriftResult, Finding
 
@@ -166,37 +167,25 @@ def drift_from_profile(
         current = current.to_frame(name=str(current.name))
     available = list(entries)
 
-    def names(values: Sequence[str] | None, option: str) -> list[str]:
-        out = [values] if isinstance(values, str) else list(values or [])
-        unknown = [v for v in out if v not in entries]
-        if unknown:
-            raise ValidationError(
-                f"{option}: column(s) {unknown} not in the reference profile; columns: {available}"
-            )
-        return out
-
-    requested = names(columns, "columns") if columns is not None else available
-    forced: dict[str, ColumnKind] = {n: "numerical" for n in names(numerical, "numerical")}
-    for n in names(categorical, "categorical"):
-        if n in forced:
-            raise ValidationError(f"column {n!r} is declared both numerical and categorical")
-        forced[n] = "categorical"
-    methods, thresholds = validate_options(requested, methods, thresholds, share_threshold)
+    plan = plan_columns(
+        available,
+        columns,
+        numerical,
+        categorical,
+        methods,
+        thresholds,
+        share_threshold,
+        "reference profile",
+    )
+    requested, forced, methods, thresholds = (
+        plan.requested,
+        plan.forced,
+        plan.methods,
+        plan.thresholds,
+    )
     empty = len(current) == 0
-    findings: list[Finding] = []
-    if empty:
-        findings.append(
-            Finding(
-                "empty_window",
-                "the current window has no rows; every column is reported without a verdict",
-            )
-        )
-    elif columns is None:
-        findings += [
-            Finding("unexpected_column", f"{c}: in the current window but not the profile", c)
-            for c in map(str, current.columns)
-            if c not in entries
-        ]
+    restricted = columns is not None
+    findings = window_findings(empty, current.columns, entries, restricted, "reference profile")
     jobs = []
     for name in requested:
         entry = entries[name]

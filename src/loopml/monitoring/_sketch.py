@@ -41,12 +41,13 @@ from loopml.monitoring._drift import (
     category_counts,
     dask_client,
     method_for,
+    plan_columns,
     run_job,
     run_jobs,
     run_lengths,
     sample_from_counts,
     sample_from_quantiles,
-    validate_options,
+    window_findings,
 )
 from loopml.monitoring._results import ColumnKind, DriftResult, Finding
 
@@ -475,38 +476,25 @@ def drift_from_sketches(
     ``detect_drift``)."""
     available = list(reference)
 
-    def names(values: Sequence[str] | None, option: str) -> list[str]:
-        out = [values] if isinstance(values, str) else list(values or [])
-        unknown = [v for v in out if v not in reference]
-        if unknown:
-            raise ValidationError(
-                f"{option}: column(s) {unknown} not in the reference sketches; columns: {available}"
-            )
-        return out
-
-    requested = names(columns, "columns") if columns is not None else available
-    forced: dict[str, ColumnKind] = {n: "numerical" for n in names(numerical, "numerical")}
-    for n in names(categorical, "categorical"):
-        if n in forced:
-            raise ValidationError(f"column {n!r} is declared both numerical and categorical")
-        forced[n] = "categorical"
-    methods, thresholds = validate_options(requested, methods, thresholds, share_threshold)
+    plan = plan_columns(
+        available,
+        columns,
+        numerical,
+        categorical,
+        methods,
+        thresholds,
+        share_threshold,
+        "reference sketches",
+    )
+    requested, forced, methods, thresholds = (
+        plan.requested,
+        plan.forced,
+        plan.methods,
+        plan.thresholds,
+    )
     current_rows = max((s.rows for s in current.values()), default=0)
     empty = current_rows == 0
-    findings: list[Finding] = []
-    if empty:
-        findings.append(
-            Finding(
-                "empty_window",
-                "the current window has no rows; every column is reported without a verdict",
-            )
-        )
-    elif columns is None:
-        findings += [
-            Finding("unexpected_column", f"{c}: in the current window but not the reference", c)
-            for c in current
-            if c not in reference
-        ]
+    findings = window_findings(empty, current, reference, columns is not None, "reference sketches")
     jobs = []
     for name in requested:
         ref = reference[name]
