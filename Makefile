@@ -45,7 +45,7 @@ bench-serving: bench-setup
 bench-drift-setup: $(STAMP)
 	@test -x .venv-evidently/bin/python || $(PYTHON) -m venv .venv-evidently
 	.venv-evidently/bin/python -m pip install --quiet --upgrade pip
-	.venv-evidently/bin/python -m pip install --quiet 'evidently>=0.7,<0.8'
+	.venv-evidently/bin/python -m pip install --quiet 'evidently>=0.7,<0.8' 'pandas<3'  # 0.7 does not import under pandas 3
 
 bench-drift: bench-drift-setup
 	$(PY) benchmarks/drift.py

@@ -309,4 +309,4 @@ def test_memory_stays_bounded_on_four_times_the_rows(store, data, tmp_path):
     frame_growth_kb = 3 * n * len(X.columns) * 8 // 1024
     growth_kb = sizes["4n"] - sizes["n"]
     print(f"peak RSS: n={sizes['n']} KB, 4n={sizes['4n']} KB, frame growth {frame_growth_kb} KB")
-    assert growth_kb < frame_growth_kb / 10
+    assert growth_kb < frame_growth_kb / 4  # loading it all would grow by the whole frame

@@ -179,8 +179,12 @@ class PredictionLogger:
         wait = min(self.poll_interval, self.flush_interval)
         while True:
             closing = self._closing.wait(wait)
+            taken = 0
             while self._queue:
                 item = self._queue.popleft()
+                taken += 1
+                if taken % 64 == 0:
+                    time.sleep(0)  # hand the GIL back now and then: requests wait less
                 try:
                     if isinstance(item, _Request):
                         batch.extend(item.expand())
