@@ -7,6 +7,7 @@ request frame against it and reports every offending column at once.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -189,7 +190,9 @@ def infer_signature(inputs: Any, outputs: Any = None) -> Signature:
     return Signature(specs, out_specs)
 
 
-def _kind_of(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """The logical type of one value: boolean, integer, float, string, datetime or the
+    Python type's name."""
     if isinstance(value, bool | np.bool_):
         return "boolean"
     if isinstance(value, int | np.integer):
@@ -198,7 +201,7 @@ def _kind_of(value: Any) -> str:
         return "float"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, pd.Timestamp | np.datetime64):
+    if isinstance(value, dt.date | np.datetime64):  # pd.Timestamp is a datetime.date
         return "datetime"
     return type(value).__name__
 
@@ -214,7 +217,7 @@ def _check_values(spec: ColumnSpec, values: list[Any], dtype: str) -> list[str]:
         )
     if not present:
         return problems
-    kinds = {_kind_of(v) for v in present}
+    kinds = {value_kind(v) for v in present}
     if spec.type == "datetime" and dtype.startswith("datetime64"):
         kinds = {"datetime"}
     if spec.type == "float":
@@ -226,7 +229,7 @@ def _check_values(spec: ColumnSpec, values: list[Any], dtype: str) -> list[str]:
     else:
         wrong = kinds - {spec.type}
     if wrong:
-        sample = next(v for v in present if _kind_of(v) in wrong)
+        sample = next(v for v in present if value_kind(v) in wrong)
         found = "string" if "string" in wrong else sorted(wrong)[0]
         problems.append(f"{spec.name}: expected {spec.type}, got {found} (e.g. {sample!r})")
         return problems

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loopml.models._signature import Signature, as_frame, logical_type
+from loopml.models._signature import Signature, as_frame, logical_type, value_kind
 from loopml.monitoring._results import DataQualityResult, QualityCheck
 
 MAX_EXAMPLES = 5
@@ -378,14 +378,14 @@ def _object_type_check(
     else:
         bad = np.array(
             [
-                _kind_of(v) not in accepts
+                value_kind(v) not in accepts
                 or (expected == "integer" and isinstance(v, float) and not v.is_integer())
                 for v in uniques
             ],
             dtype=bool,
         )
     count = int(counts[bad].sum()) if bad.size else 0
-    found = "/".join(sorted({_kind_of(v) for v in uniques[bad][:1000]}))
+    found = "/".join(sorted({value_kind(v) for v in uniques[bad][:1000]}))
     examples = tuple(_plain(v) for v in uniques[bad][:MAX_EXAMPLES]) if count else ()
     return _type_result(name, expected, found, count, examples, rows)
 
@@ -455,20 +455,6 @@ def _whole_kind(series: pd.Series) -> str | None:
     if isinstance(series.dtype, pd.CategoricalDtype):
         return _INFERRED_KIND.get(pd.api.types.infer_dtype(series.cat.categories, skipna=True))
     return _INFERRED_KIND.get(pd.api.types.infer_dtype(series, skipna=True))
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "boolean"
-    if isinstance(value, int | np.integer):
-        return "integer"
-    if isinstance(value, float | np.floating):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dt.date | np.datetime64):
-        return "datetime"
-    return "other"
 
 
 def _as_str(values: Iterable[Any]) -> list[str]:
